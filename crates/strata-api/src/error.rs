@@ -1,0 +1,56 @@
+//! API errors: the one place where a failure becomes an HTTP status and Docker's
+//! `{"message": "..."}` body.
+//!
+//! The status is not decoration: the docker CLI reads 404 as "no such object" (and answers a 404
+//! from `create` by trying to pull the image), 409 as a conflict and 400 as invalid input. Each
+//! engine error maps to the status Docker gives for the same condition.
+
+use http::StatusCode;
+
+/// An error answered to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into() }
+    }
+
+    /// 400: the request is malformed or asks for something invalid.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 404: the object does not exist.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 409: the object's state does not allow the operation.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 500: something failed on the daemon's side.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// 501: a route Docker has that strata does not implement.
+    pub fn not_implemented(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_IMPLEMENTED, message)
+    }
+}
+
+impl From<strata_engine::filters::FilterError> for ApiError {
+    fn from(e: strata_engine::filters::FilterError) -> ApiError {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
+/// Result of a route handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,34 @@
+//! Route handlers, one module per API area. Each area's `route` function matches the method and
+//! the path segments after the area name and returns `None` for a route it does not have (the
+//! router then answers Docker's `404 page not found`).
+
+pub mod system;
+
+use http::{Method, Request, Response};
+use hyper::body::Incoming;
+
+use crate::error::ApiResult;
+use crate::http::Body;
+use crate::router::Ctx;
+
+/// Dispatches to the area named by the first path segment.
+pub async fn route_area(
+    ctx: &Ctx,
+    area: &str,
+    method: &Method,
+    rest: &[&str],
+    req: Request<Incoming>,
+) -> Option<ApiResult<Response<Body>>> {
+    match area {
+        "system" => system::route(ctx, method, rest, req).await,
+        // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
+        // probing moves on to the next kind.
+        "networks" | "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
+            system::absent_object_kind(area, method, rest)
+        }
+        _ => {
+            let _ = req;
+            None
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The strata engine: everything the daemon does, as plain Rust calls.
+//!
+//! The HTTP layer (`strata-api`) is a thin adapter over [`Engine`]; nothing here knows about
+//! HTTP, JSON wire shapes or status codes. The engine owns the data-root (through an exclusive
+//! lock), the metadata [`Store`], and the services that later grow here: volumes, layers,
+//! images, containers.
+//!
+//! Start-up is [`Engine::start`]: create the roots, take the data-root lock, open and migrate the
+//! database, then *reconcile* — the one place where state left by a crash (`kill -9` at any
+//! moment) is repaired before the API serves a single request.
+
+pub mod config;
+pub mod filters;
+pub mod host;
+pub mod runtimes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use strata_store::{Migrations, Store};
+use strata_sys::lock::DirLock;
+
+pub use config::{DaemonConfig, StorageDriverName};
+pub use host::HostFacts;
+pub use runtimes::RuntimeFacts;
+
+/// The version of strata, from the workspace manifest.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit strata was built from (empty when built outside git).
+pub const GIT_COMMIT: &str = env!("STRATA_GIT_COMMIT");
+/// When this build was made, in seconds since the epoch.
+const BUILD_UNIX: &str = env!("STRATA_BUILD_UNIX");
+
+/// When this build was made.
+pub fn build_time() -> SystemTime {
+    let secs = BUILD_UNIX.parse().unwrap_or(0);
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+}
+
+/// The name of the lock file that gives one daemon exclusive use of a data-root.
+pub const LOCK_FILE: &str = "stratad.lock";
+/// The name of the metadata database in the data-root.
+pub const DB_FILE: &str = "strata.db";
+
+/// The engine's own tables: settings that belong to the installation as a whole.
+const ENGINE_MIGRATIONS: Migrations = Migrations {
+    component: "engine",
+    steps: &["CREATE TABLE engine_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;"],
+};
+
+/// Every component's schema, in dependency order (tables referenced by others come first).
+pub fn schema() -> Vec<Migrations> {
+    vec![ENGINE_MIGRATIONS]
+}
+
+/// Errors of engine start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot create {path}: {source}")]
+    CreateRoot { path: PathBuf, source: std::io::Error },
+    #[error(
+        "another stratad is already running with data-root {data_root} (lock {lock} is held by pid {holder}); \
+         stop it first, or give this one another --data-root"
+    )]
+    DataRootInUse { data_root: PathBuf, lock: PathBuf, holder: String },
+    #[error(transparent)]
+    Lock(strata_sys::lock::LockError),
+    #[error(transparent)]
+    Store(#[from] strata_store::StoreError),
+    #[error("storage driver {driver}: {why}")]
+    StorageDriver { driver: &'static str, why: String },
+    #[error("cannot probe {path}: {source}")]
+    Probe { path: PathBuf, source: std::io::Error },
+}
+
+/// What `docker info` shows about the storage driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageFacts {
+    pub driver: StorageDriverName,
+    /// `Backing Filesystem`, `Supports d_type`, … pairs in display order.
+    pub status: Vec<(String, String)>,
+}
+
+/// The running engine.
+#[derive(Debug)]
+pub struct Engine {
+    config: DaemonConfig,
+    store: Arc<Store>,
+    id: String,
+    host: HostFacts,
+    storage: StorageFacts,
+    runtimes: Vec<RuntimeFacts>,
+    started_at: SystemTime,
+    _lock: DirLock,
+}
+
+impl Engine {
+    /// Brings the engine up on `config`: roots, lock, database, storage probe, reconcile.
+    /// Blocking; call it before serving the API.
+    pub fn start(config: DaemonConfig) -> Result<Engine, EngineError> {
+        let t0 = Instant::now();
+        create_root(&config.data_root, 0o711)?;
+        create_root(&config.exec_root, 0o700)?;
+
+        let lock_path = config.data_root.join(LOCK_FILE);
+        let lock = DirLock::acquire(&lock_path).map_err(|e| match e {
+            strata_sys::lock::LockError::Held { path, holder } => {
+                EngineError::DataRootInUse { data_root: config.data_root.clone(), lock: path, holder }
+            }
+            other => EngineError::Lock(other),
+        })?;
+
+        let storage = probe_storage(&config)?;
+        let store = Arc::new(Store::open(&config.data_root.join(DB_FILE), &schema())?);
+        let id = engine_id(&store)?;
+
+        let mut engine = Engine {
+            config,
+            store,
+            id,
+            host: HostFacts::read(),
+            storage,
+            runtimes: Vec::new(),
+            started_at: SystemTime::now(),
+            _lock: lock,
+        };
+        engine.runtimes = engine.config.runtimes.iter().map(|(name, rc)| RuntimeFacts::probe(name, rc)).collect();
+        if let Some(default) = engine.runtimes.iter().find(|r| r.name == engine.config.default_runtime)
+            && default.resolved.is_none()
+        {
+            tracing::warn!(runtime = %default.name, path = %default.configured_path, "the default runtime is not installed; containers cannot start");
+        }
+        engine.reconcile()?;
+        tracing::info!(
+            data_root = %engine.config.data_root.display(),
+            storage_driver = engine.storage.driver.as_str(),
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "engine started"
+        );
+        Ok(engine)
+    }
+
+    /// Repairs what a crash left behind. Each service adds its step here; the order is the
+    /// reverse of dependency (containers before the volumes and layers they hold).
+    fn reconcile(&self) -> Result<(), EngineError> {
+        let t0 = Instant::now();
+        tracing::debug!(elapsed_us = t0.elapsed().as_micros() as u64, "reconcile finished");
+        Ok(())
+    }
+
+    pub fn config(&self) -> &DaemonConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The installation's persistent identity (a random UUID made on first start).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn host(&self) -> &HostFacts {
+        &self.host
+    }
+
+    pub fn storage(&self) -> &StorageFacts {
+        &self.storage
+    }
+
+    /// The configured runtimes as found at start.
+    pub fn runtimes(&self) -> &[RuntimeFacts] {
+        &self.runtimes
+    }
+
+    pub fn started_at(&self) -> SystemTime {
+        self.started_at
+    }
+
+    pub fn data_root(&self) -> &Path {
+        &self.config.data_root
+    }
+}
+
+fn create_root(path: &Path, mode: u32) -> Result<(), EngineError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let err = |source| EngineError::CreateRoot { path: path.to_owned(), source };
+    std::fs::DirBuilder::new().recursive(true).mode(mode).create(path).map_err(err)?;
+    // A pre-existing root keeps its contents but gets the expected mode: nothing under it may be
+    // reachable by other users through a too-open parent.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    Ok(())
+}
+
+/// Picks and checks the storage driver against the filesystem of the data-root.
+fn probe_storage(config: &DaemonConfig) -> Result<StorageFacts, EngineError> {
+    let root = &config.data_root;
+    let probe_err = |source| EngineError::Probe { path: root.clone(), source };
+    let backing = strata_sys::fsprobe::backing_filesystem(root).map_err(probe_err)?;
+    let d_type = strata_sys::fsprobe::supports_d_type(root).map_err(probe_err)?;
+    let overlay_in_kernel = std::fs::read_to_string("/proc/filesystems")
+        .map(|t| t.lines().any(|l| l.trim_end().ends_with("\toverlay")))
+        .unwrap_or(false);
+    let driver = match config.storage_driver {
+        Some(StorageDriverName::Overlay2) => {
+            if !d_type {
+                return Err(EngineError::StorageDriver {
+                    driver: "overlay2",
+                    why: format!(
+                        "the backing filesystem of {} ({}) does not support d_type, which overlayfs needs to \
+                         find whiteouts; reformat it with d_type (xfs: mkfs.xfs -n ftype=1) or use storage-driver vfs",
+                        root.display(),
+                        backing.docker_name()
+                    ),
+                });
+            }
+            if !overlay_in_kernel {
+                return Err(EngineError::StorageDriver {
+                    driver: "overlay2",
+                    why: "the kernel has no overlay filesystem (modprobe overlay), or use storage-driver vfs".into(),
+                });
+            }
+            StorageDriverName::Overlay2
+        }
+        Some(StorageDriverName::Vfs) => StorageDriverName::Vfs,
+        None if d_type && overlay_in_kernel && backing != strata_sys::fsprobe::FsKind::Overlay => {
+            StorageDriverName::Overlay2
+        }
+        None => StorageDriverName::Vfs,
+    };
+    let mut status = vec![("Backing Filesystem".to_owned(), backing.docker_name())];
+    if driver == StorageDriverName::Overlay2 {
+        status.push(("Supports d_type".to_owned(), d_type.to_string()));
+    }
+    Ok(StorageFacts { driver, status })
+}
+
+/// The installation id, made once and kept in the database.
+fn engine_id(store: &Store) -> Result<String, EngineError> {
+    use strata_store::rusqlite::OptionalExtension;
+    let conn = store.conn();
+    let existing: Option<String> = conn
+        .query_row("SELECT value FROM engine_meta WHERE key = 'id'", [], |r| r.get(0))
+        .optional()
+        .map_err(strata_store::StoreError::from)?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = random_uuid();
+    conn.execute("INSERT INTO engine_meta(key, value) VALUES ('id', ?1)", [&id])
+        .map_err(strata_store::StoreError::from)?;
+    Ok(id)
+}
+
+/// A random (version 4) UUID in its text form.
+fn random_uuid() -> String {
+    let mut b = [0u8; 16];
+    fill_random(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// Fills `buf` from the kernel's random source.
+pub fn fill_random(buf: &mut [u8]) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            // getrandom(2) cannot fail on a kernel strata supports once the pool is initialised;
+            // falling back to a weaker source would be worse than stopping.
+            Err(e) => panic!("getrandom failed: {e}"),
+        }
+    }
+}
+
+/// 64 lowercase hex characters of fresh randomness: the id form of containers, execs and
+/// anonymous volumes.
+pub fn random_hex_id() -> String {
+    let mut b = [0u8; 32];
+    fill_random(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(dir: &Path) -> DaemonConfig {
+        config::ConfigFile {
+            data_root: Some(dir.join("data")),
+            exec_root: Some(dir.join("exec")),
+            hosts: Some(vec![format!("unix://{}/s.sock", dir.display())]),
+            ..Default::default()
+        }
+        .validate()
+        .expect("valid config")
+    }
+
+    #[test]
+    fn start_creates_roots_and_keeps_its_id() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = {
+            let engine = Engine::start(config_in(dir.path())).expect("start");
+            assert!(dir.path().join("data/strata.db").exists());
+            assert_eq!(engine.id().len(), 36);
+            assert!(!engine.storage().status.is_empty());
+            engine.id().to_owned()
+        };
+        let again = Engine::start(config_in(dir.path())).expect("restart");
+        assert_eq!(again.id(), id, "the id survives a restart");
+    }
+
+    #[test]
+    fn a_second_engine_on_the_same_data_root_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = Engine::start(config_in(dir.path())).expect("start");
+        let err = Engine::start(config_in(dir.path())).expect_err("must refuse");
+        let msg = err.to_string();
+        assert!(msg.contains("another stratad is already running with data-root"), "{msg}");
+        assert!(msg.contains(&std::process::id().to_string()), "{msg}");
+    }
+
+    #[test]
+    fn random_ids_have_the_docker_shape() {
+        let a = random_hex_id();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, random_hex_id());
+        let u = random_uuid();
+        assert_eq!(&u[14..15], "4");
+    }
+}
