@@ -72,6 +72,69 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
     resp
 }
 
+/// A request as handlers see it: the head, and the body until a handler takes it.
+///
+/// The router drains a body no handler took (up to [`MAX_DRAINED_BODY`]) before answering:
+/// closing a unix socket with unread data makes the client's read fail with "connection reset"
+/// instead of seeing the answer.
+#[derive(Debug)]
+pub struct ApiRequest {
+    pub parts: http::request::Parts,
+    body: Option<Incoming>,
+}
+
+/// The most of an unread body the router reads and discards before answering.
+pub const MAX_DRAINED_BODY: usize = 1024 * 1024;
+
+impl ApiRequest {
+    pub fn new(req: http::Request<Incoming>) -> ApiRequest {
+        let (parts, body) = req.into_parts();
+        ApiRequest { parts, body: Some(body) }
+    }
+
+    /// Takes the body (streaming uploads, tar archives). A second call gets `None`.
+    pub fn take_body(&mut self) -> Option<Incoming> {
+        self.body.take()
+    }
+
+    /// Decodes the JSON body, which may be empty (`Ok(None)`).
+    pub async fn json_opt<T: DeserializeOwned>(&mut self) -> ApiResult<Option<T>> {
+        check_json_content_type(&self.parts)?;
+        let Some(body) = self.body.take() else { return Ok(None) };
+        let bytes = read_body(body, MAX_JSON_BODY).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::bad_request(e.to_string()))
+    }
+
+    /// Decodes a JSON body that must be present.
+    pub async fn json<T: DeserializeOwned>(&mut self) -> ApiResult<T> {
+        self.json_opt().await?.ok_or_else(|| ApiError::bad_request("request body is empty; JSON expected"))
+    }
+
+    /// The hijack handle of an `Upgrade: tcp` request (attach, exec start): resolves to the raw
+    /// connection once the 101 response has been written.
+    pub fn upgrade(&mut self) -> Option<hyper::upgrade::OnUpgrade> {
+        self.parts.extensions.remove::<hyper::upgrade::OnUpgrade>()
+    }
+
+    /// Reads and discards what is left of the body, up to [`MAX_DRAINED_BODY`].
+    pub async fn drain(&mut self) {
+        if let Some(mut body) = self.body.take() {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len();
+                    if seen > MAX_DRAINED_BODY {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Reads a whole request body, refusing more than `limit` bytes.
 pub async fn read_body(body: Incoming, limit: usize) -> ApiResult<Bytes> {
     match Limited::new(body, limit).collect().await {
@@ -101,21 +164,6 @@ pub fn check_json_content_type(parts: &http::request::Parts) -> ApiResult<()> {
     } else {
         Err(ApiError::bad_request(format!("Content-Type specified ({ct}) must be 'application/json'")))
     }
-}
-
-/// Decodes an optional JSON body: `Ok(None)` when the body is empty.
-pub async fn json_body_opt<T: DeserializeOwned>(parts: &http::request::Parts, body: Incoming) -> ApiResult<Option<T>> {
-    check_json_content_type(parts)?;
-    let bytes = read_body(body, MAX_JSON_BODY).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
-/// Decodes a JSON body; an empty body is Docker's `invalid JSON: EOF`-style 400.
-pub async fn json_body<T: DeserializeOwned>(parts: &http::request::Parts, body: Incoming) -> ApiResult<T> {
-    json_body_opt(parts, body).await?.ok_or_else(|| ApiError::bad_request("request body is empty; JSON expected"))
 }
 
 /// The decoded query string of a request.
@@ -255,6 +303,29 @@ mod tests {
         let b = parse_filters(r#"{"label":["a=b"],"dangling":["true"]}"#).expect("list form");
         assert_eq!(a, b);
         assert!(parse_filters("").expect("empty").is_empty());
+    }
+
+    fn parts(ct: Option<&str>, len: Option<&str>) -> http::request::Parts {
+        let mut b = http::Request::builder().method("POST").uri("/volumes/create");
+        if let Some(ct) = ct {
+            b = b.header(CONTENT_TYPE, ct);
+        }
+        if let Some(len) = len {
+            b = b.header(CONTENT_LENGTH, len);
+        }
+        b.body(()).expect("request").into_parts().0
+    }
+
+    #[test]
+    fn json_bodies_must_be_declared_json() {
+        assert!(check_json_content_type(&parts(Some("application/json"), Some("2"))).is_ok());
+        assert!(check_json_content_type(&parts(Some("application/json; charset=utf-8"), Some("2"))).is_ok());
+        assert!(check_json_content_type(&parts(None, Some("0"))).is_ok(), "empty POSTs carry no type");
+        assert!(check_json_content_type(&parts(None, None)).is_ok());
+        let err = check_json_content_type(&parts(Some("text/plain"), Some("2"))).expect_err("text/plain");
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(err.message, "Content-Type specified (text/plain) must be 'application/json'");
+        assert!(check_json_content_type(&parts(None, Some("5"))).is_err(), "a body needs a type");
     }
 
     #[test]

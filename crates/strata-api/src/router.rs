@@ -14,7 +14,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Body, Query, error_response};
+use crate::http::{ApiRequest, Body, Query, error_response};
 use crate::routes;
 use crate::version::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION, split_version_prefix};
 
@@ -80,14 +80,16 @@ async fn dispatch(engine: Arc<strata_engine::Engine>, req: Request<Incoming>) ->
     let ctx = Ctx { engine, version, query: Arc::new(Query::parse(req.uri().query())) };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method().clone();
+    let mut req = ApiRequest::new(req);
 
     let routed: Option<ApiResult<Response<Body>>> = match segs.first().copied() {
         Some("_ping") if segs.len() == 1 => Some(routes::system::ping(&ctx, &method)),
         Some("version") if segs.len() == 1 && method == Method::GET => Some(routes::system::version(&ctx)),
         Some("info") if segs.len() == 1 && method == Method::GET => Some(routes::system::info(&ctx).await),
-        Some(area) => routes::route_area(&ctx, area, &method, &segs[1..], req).await,
+        Some(area) => routes::route_area(&ctx, area, &method, &segs[1..], &mut req).await,
         None => None,
     };
+    req.drain().await;
 
     match routed {
         None => page_not_found(),

@@ -4,11 +4,10 @@
 
 pub mod system;
 
-use http::{Method, Request, Response};
-use hyper::body::Incoming;
+use http::{Method, Response};
 
 use crate::error::ApiResult;
-use crate::http::Body;
+use crate::http::{ApiRequest, Body};
 use crate::router::Ctx;
 
 /// Dispatches to the area named by the first path segment.
@@ -17,7 +16,7 @@ pub async fn route_area(
     area: &str,
     method: &Method,
     rest: &[&str],
-    req: Request<Incoming>,
+    req: &mut ApiRequest,
 ) -> Option<ApiResult<Response<Body>>> {
     match area {
         "system" => system::route(ctx, method, rest, req).await,
@@ -26,9 +25,6 @@ pub async fn route_area(
         "networks" | "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
             system::absent_object_kind(area, method, rest)
         }
-        _ => {
-            let _ = req;
-            None
-        }
+        _ => None,
     }
 }

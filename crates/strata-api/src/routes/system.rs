@@ -3,12 +3,11 @@
 use std::collections::BTreeMap;
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
+use http::{HeaderValue, Method, Response, StatusCode};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Body, full, json, status};
+use crate::http::{ApiRequest, Body, full, json, status};
 use crate::router::Ctx;
 use crate::version::{MAX_API_VERSION, MIN_API_VERSION};
 
@@ -17,7 +16,7 @@ pub async fn route(
     _ctx: &Ctx,
     _method: &Method,
     _rest: &[&str],
-    _req: Request<Incoming>,
+    _req: &mut ApiRequest,
 ) -> Option<ApiResult<Response<Body>>> {
     None
 }

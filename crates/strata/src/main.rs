@@ -1,0 +1,91 @@
+//! `strata`: docker-compatible commands, as a pure client of the strata daemon's API.
+//!
+//! Every command is an API call (or a few); nothing here reads the daemon's data-root. Output
+//! mimics the docker CLI (tables, `--format` templates, messages, exit codes) so scripts written
+//! for `docker` work with `strata`.
+
+mod cmd;
+#[allow(dead_code)] // the listing printer is used by the object commands that build on this skeleton
+mod output;
+#[allow(dead_code)]
+mod tabwriter;
+mod template;
+#[allow(dead_code)]
+mod units;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use strata_client::{Client, ClientError};
+
+/// Exit status for command-line usage errors (as docker's).
+const EXIT_USAGE: u8 = 125;
+
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about = "A container engine built around the data of containers", long_about = None)]
+struct Cli {
+    /// Daemon socket to connect to (default: $STRATA_HOST, else $DOCKER_HOST, else unix:///run/strata.sock)
+    #[arg(short = 'H', long = "host", global = true, value_name = "ADDRESS")]
+    host: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the strata version information
+    Version(cmd::system::VersionArgs),
+    /// Display system-wide information
+    Info(cmd::system::InfoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("strata: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error as docker does and picks the exit status. A closed stdout (`strata … | head`)
+/// is not an error.
+fn report(e: &anyhow::Error) -> ExitCode {
+    if let Some(io) = e.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("{e:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let host = strata_client::resolve_host(cli.host.as_deref());
+    let mut client = Client::new(&host)?;
+    match cli.command {
+        Command::Version(args) => cmd::system::version(&mut client, args).await,
+        Command::Info(args) => {
+            connect(&mut client).await?;
+            cmd::system::info(&client, args).await
+        }
+    }
+}
+
+/// Negotiates the API version before the first real request.
+pub async fn connect(client: &mut Client) -> Result<(), ClientError> {
+    client.negotiate().await
+}

@@ -1,0 +1,64 @@
+//! Printing rows as docker does: a default table, `--format table …`, `--format json`, or any
+//! Go-style template per row.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::tabwriter;
+use crate::template::{Method, Template};
+
+/// How a listing command prints its rows.
+pub struct Listing<'a> {
+    /// The template used when `--format` is not given (e.g. `table {{.Driver}}\t{{.Name}}`).
+    pub default_format: &'a str,
+    /// Column titles for fields (`Name` → `VOLUME NAME`).
+    pub headers: BTreeMap<&'a str, &'a str>,
+    /// Methods rows have (`.Label "k"`).
+    pub methods: BTreeMap<&'a str, Method>,
+}
+
+impl Listing<'_> {
+    /// Prints `rows` with `format` (`None` = the default table; `json` = one JSON object per
+    /// line; otherwise a template).
+    pub fn print(&self, rows: &[Value], format: Option<&str>) -> anyhow::Result<()> {
+        let format = format.unwrap_or(self.default_format);
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if format == "json" {
+            for row in rows {
+                writeln!(out, "{}", serde_json::to_string(row)?)?;
+            }
+            return Ok(());
+        }
+        let template = Template::parse(format)?;
+        let mut lines = Vec::with_capacity(rows.len() + 1);
+        if template.table {
+            lines.push(template.header(&self.headers));
+        }
+        for row in rows {
+            lines.push(template.render(row, &self.methods)?);
+        }
+        if template.table {
+            out.write_all(tabwriter::align(&lines).as_bytes())?;
+        } else {
+            for line in lines {
+                writeln!(out, "{line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Prints one object with a template, or as indented JSON (`docker … inspect` style).
+pub fn print_object(value: &Value, format: Option<&str>) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        None => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+        Some("json") => writeln!(out, "{}", serde_json::to_string(value)?)?,
+        Some(f) => writeln!(out, "{}", Template::parse(f)?.render(value, &BTreeMap::new())?)?,
+    }
+    Ok(())
+}
