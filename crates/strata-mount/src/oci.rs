@@ -107,3 +107,332 @@ fn read_only_option(recursive_wanted: bool, forced: bool, rro: &RecursiveReadOnl
         _ => Ok(RO.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::api_version::ApiVersion;
+    use crate::host::NoContainers;
+    use crate::plan::{MountPlan, MountRequest, PlanContext, plan_mounts};
+
+    const NO_RRO: &str = "rro is not supported by runtime \"runc\"";
+
+    fn plan(api: (u16, u16), binds: &[&str], mounts: &str, tmpfs: &[(&str, &str)]) -> MountPlan {
+        let req = MountRequest {
+            binds: binds.iter().map(|s| (*s).to_owned()).collect(),
+            mounts: serde_json::from_str(mounts).expect("mounts"),
+            tmpfs: tmpfs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..Default::default()
+        };
+        let exists = |_: &Path| true;
+        let ctx = PlanContext {
+            api_version: ApiVersion::new(api.0, api.1),
+            daemon_root: "/var/lib/strata",
+            host: &exists,
+            containers: &NoContainers,
+        };
+        plan_mounts(&req, &ctx).expect("plan")
+    }
+
+    fn unsupported() -> RecursiveReadOnly {
+        RecursiveReadOnly::Unsupported { reason: NO_RRO.into() }
+    }
+
+    #[test]
+    fn options_match_dockers_spec() {
+        // (api, -v binds, --mount json, --tmpfs, destination, rro support, volume source, type, source, options)
+        type Row = (
+            (u16, u16),
+            &'static [&'static str],
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            RecursiveReadOnly,
+            Option<&'static str>,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+        );
+        let sup = RecursiveReadOnly::Supported;
+        let cases: Vec<Row> = vec![
+            (
+                (1, 47),
+                &["/home/user/src:/app/src"],
+                "[]",
+                &[],
+                "/app/src",
+                sup.clone(),
+                None,
+                "bind",
+                "/home/user/src",
+                &["rbind", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &["/home/user/config:/app/config:ro"],
+                "[]",
+                &[],
+                "/app/config",
+                sup.clone(),
+                None,
+                "bind",
+                "/home/user/config",
+                &["rbind", "rro", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &["/home/user/config:/app/config:ro"],
+                "[]",
+                &[],
+                "/app/config",
+                unsupported(),
+                None,
+                "bind",
+                "/home/user/config",
+                &["rbind", "ro", "rprivate"],
+            ),
+            // Old clients get non-recursive read-only binds even where rro works.
+            (
+                (1, 41),
+                &["/home/user/config:/app/config:ro"],
+                "[]",
+                &[],
+                "/app/config",
+                sup.clone(),
+                None,
+                "bind",
+                "/home/user/config",
+                &["rbind", "ro", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &["/var/lib/strata/volumes:/x"],
+                "[]",
+                &[],
+                "/x",
+                sup.clone(),
+                None,
+                "bind",
+                "/var/lib/strata/volumes",
+                &["rbind", "rslave"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"bind","Source":"/tmp","Target":"/d","BindOptions":{"Propagation":"rshared","NonRecursive":true}}]"#,
+                &[],
+                "/d",
+                sup.clone(),
+                None,
+                "bind",
+                "/tmp",
+                &["bind", "rshared"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"bind","Source":"/tmp","Target":"/d","ReadOnly":true,"BindOptions":{"ReadOnlyNonRecursive":true}}]"#,
+                &[],
+                "/d",
+                sup.clone(),
+                None,
+                "bind",
+                "/tmp",
+                &["rbind", "ro", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"bind","Source":"/tmp","Target":"/d","ReadOnly":true,"BindOptions":{"Propagation":"rprivate","ReadOnlyForceRecursive":true}}]"#,
+                &[],
+                "/d",
+                sup.clone(),
+                None,
+                "bind",
+                "/tmp",
+                &["rbind", "rro", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &["pgdata:/var/lib/postgresql/data"],
+                "[]",
+                &[],
+                "/var/lib/postgresql/data",
+                sup.clone(),
+                Some("/var/lib/strata/volumes/pgdata/_data"),
+                "bind",
+                "/var/lib/strata/volumes/pgdata/_data",
+                &["rbind"],
+            ),
+            (
+                (1, 47),
+                &["shared_data:/data:ro"],
+                "[]",
+                &[],
+                "/data",
+                sup.clone(),
+                Some("/v/_data"),
+                "bind",
+                "/v/_data",
+                &["rbind", "rro"],
+            ),
+            // Volumes are never "non-recursive read-only", whatever the client version.
+            (
+                (1, 41),
+                &["shared_data:/data:ro"],
+                "[]",
+                &[],
+                "/data",
+                sup.clone(),
+                Some("/v/_data"),
+                "bind",
+                "/v/_data",
+                &["rbind", "rro"],
+            ),
+            (
+                (1, 47),
+                &["shared_data:/data:ro"],
+                "[]",
+                &[],
+                "/data",
+                unsupported(),
+                Some("/v/_data"),
+                "bind",
+                "/v/_data",
+                &["rbind", "ro"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"volume","Source":"v6","Target":"/d","VolumeOptions":{"Subpath":"sub"}}]"#,
+                &[],
+                "/d",
+                sup.clone(),
+                Some("/v6/_data/sub"),
+                "bind",
+                "/v6/_data/sub",
+                &["rbind"],
+            ),
+            (
+                (1, 48),
+                &[],
+                r#"[{"Type":"image","Source":"busybox","Target":"/img"}]"#,
+                &[],
+                "/img",
+                sup.clone(),
+                Some("/layers/x/merged"),
+                "bind",
+                "/layers/x/merged",
+                &["rbind", "rro", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &[],
+                "[]",
+                &[("/tmp", "rw,size=64m")],
+                "/tmp",
+                sup.clone(),
+                None,
+                "tmpfs",
+                "tmpfs",
+                &["noexec", "nosuid", "nodev", "rprivate", "rw", "size=64m"],
+            ),
+            (
+                (1, 47),
+                &[],
+                "[]",
+                &[("/run", "")],
+                "/run",
+                sup.clone(),
+                None,
+                "tmpfs",
+                "tmpfs",
+                &["noexec", "nosuid", "nodev", "rprivate"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"tmpfs","Target":"/tmp","TmpfsOptions":{"SizeBytes":67108864}}]"#,
+                &[],
+                "/tmp",
+                sup.clone(),
+                None,
+                "tmpfs",
+                "tmpfs",
+                &["noexec", "nosuid", "nodev", "rprivate", "size=64m"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"tmpfs","Target":"/run/secrets","TmpfsOptions":{"Mode":448}}]"#,
+                &[],
+                "/run/secrets",
+                sup.clone(),
+                None,
+                "tmpfs",
+                "tmpfs",
+                &["noexec", "nosuid", "nodev", "rprivate", "mode=700"],
+            ),
+            (
+                (1, 47),
+                &[],
+                r#"[{"Type":"tmpfs","Target":"/t","ReadOnly":true,"TmpfsOptions":{"Options":[["exec"]]}}]"#,
+                &[],
+                "/t",
+                sup,
+                None,
+                "tmpfs",
+                "tmpfs",
+                &["nosuid", "nodev", "rprivate", "ro", "exec"],
+            ),
+        ];
+        for (api, binds, mounts, tmpfs, destination, rro, source, t, want_source, options) in cases {
+            let p = plan(api, binds, mounts, tmpfs);
+            let m = p.get(destination).expect(destination);
+            let got = m.oci_mount(source, &rro).unwrap_or_else(|e| panic!("{destination}: {e}"));
+            let want = OciMount {
+                destination: destination.into(),
+                mount_type: t.into(),
+                source: want_source.into(),
+                options: options.iter().map(|s| (*s).to_owned()).collect(),
+            };
+            assert_eq!(got, want, "{binds:?} {mounts} {tmpfs:?}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        let forced = plan(
+            (1, 47),
+            &[],
+            r#"[{"Type":"bind","Source":"/tmp","Target":"/d","ReadOnly":true,"BindOptions":{"Propagation":"rprivate","ReadOnlyForceRecursive":true}}]"#,
+            &[],
+        );
+        let err = forced.mounts[0].oci_mount(None, &unsupported()).expect_err("forced rro");
+        assert_eq!(err.to_string(), NO_RRO);
+
+        let subpath = plan(
+            (1, 47),
+            &[],
+            r#"[{"Type":"volume","Source":"v6","Target":"/d","VolumeOptions":{"Subpath":"sub"}}]"#,
+            &[],
+        );
+        let err = subpath.mounts[0].oci_mount(None, &RecursiveReadOnly::Supported).expect_err("unresolved");
+        assert_eq!(err.to_string(), "mount at /d: volume subpath sub has not been resolved to a host path");
+
+        let bogus = plan((1, 47), &[], "[]", &[("/t", "bogus")]);
+        let err = bogus.mounts[0].oci_mount(None, &RecursiveReadOnly::Supported).expect_err("bogus");
+        assert_eq!(err.to_string(), r#"invalid tmpfs option ["bogus"]"#);
+    }
+
+    #[test]
+    fn volume_source_defaults_to_the_recorded_path() {
+        let mut p = plan((1, 47), &["pgdata:/data"], "[]", &[]);
+        p.mounts[0].set_volume("pgdata", "local", "/var/lib/strata/volumes/pgdata/_data");
+        let m = p.mounts[0].oci_mount(None, &RecursiveReadOnly::Supported).expect("oci");
+        assert_eq!(m.source, "/var/lib/strata/volumes/pgdata/_data");
+        assert_eq!(serde_json::to_value(&m).expect("json")["type"], "bind");
+    }
+}

@@ -788,3 +788,6 @@ fn inherit(theirs: PlannedMount, from: &VolumesFrom) -> Option<PlannedMount> {
         mount_point: Some(mount_point),
     })
 }
+
+#[cfg(test)]
+mod tests;
