@@ -193,6 +193,10 @@ mod tests {
                 r#"invalid volume specification: '/tmp:/': invalid mount config for type "bind": invalid specification: destination can't be '/'"#,
             ),
             (
+                "/tmp:\\",
+                r#"invalid volume specification: '/tmp:\': invalid mount config for type "bind": invalid specification: destination can't be '/'"#,
+            ),
+            (
                 "/a:/b/../",
                 r#"invalid volume specification: '/a:/b/../': invalid mount config for type "bind": invalid specification: destination can't be '/'"#,
             ),

@@ -125,6 +125,7 @@ fn create_errors_match_docker() {
         ("unknown type", Req::default().mounts(r#"[{"Type":"foo","Target":"/x"}]"#), V1_41, r#"invalid mount config for type "foo": mount type unknown"#, E400),
         ("image below 1.48", Req::default().mounts(r#"[{"Type":"image","Source":"busybox","Target":"/x"}]"#), V1_47, r#"invalid mount config for type "image": mount type unknown"#, E400),
         ("read-only anonymous volume", Req::default().mounts(r#"[{"Type":"volume","Target":"/x","ReadOnly":true}]"#), V1_41, r#"invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes"#, E400),
+        ("one-letter --mount volume name", Req::default().mounts(r#"[{"Type":"volume","Source":"a","Target":"/x"}]"#), V1_41, "create a: volume name is too short, names should be at least two alphanumeric characters", E400),
         ("volume name with a slash", Req::default().mounts(r#"[{"Type":"volume","Source":"/abs","Target":"/x"}]"#), V1_41, r#"create /abs: "/abs" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path"#, E400),
         // The data-root rule (400, for -v too).
         ("-v of the data-root, private", Req::default().binds(&["/var/lib/strata:/x:private"]), V1_41, r#"invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: "/var/lib/strata", bind mount source: "/var/lib/strata", propagation: "private""#, E400),
