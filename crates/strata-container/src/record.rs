@@ -274,9 +274,7 @@ mod tests {
         let store = Store::open_in_memory(&[MIGRATIONS]).expect("store");
         let id = "9".repeat(64);
         store.write(|tx| insert(tx, &sample(&id, "s"))).expect("insert");
-        let mut st = State::default();
-        st.status = crate::state::Status::Exited;
-        st.exit_code = 3;
+        let st = State { status: crate::state::Status::Exited, exit_code: 3, ..State::default() };
         assert!(update_state(&store.conn(), &id, &st).expect("update"));
         assert_eq!(get(&store.conn(), &id).expect("get").expect("found").state.exit_code, 3);
     }
