@@ -42,6 +42,8 @@ const CREATE_MODE: u32 = 0o600;
 /// The xattr overlayfs reads to hide a lower directory's contents.
 pub(crate) const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 pub(crate) const OVERLAY_OPAQUE_VALUE: &[u8] = b"y";
+/// PAX records holding numbers that decide how the stream is read.
+const NUMERIC_PAX_KEYS: [&[u8]; 3] = [b"size", b"uid", b"gid"];
 /// xattrs that steer overlayfs (redirects, metacopy, opaque): never taken from an archive.
 pub(crate) const OVERLAY_XATTR_PREFIX: &[u8] = b"trusted.overlay.";
 /// xattrs that grant or restrict privilege (file capabilities, LSM labels): failing to set one
@@ -864,6 +866,17 @@ fn parse_meta<R: Read>(entry: &mut tar::Entry<'_, R>, ctx: Ctx<'_>) -> Result<Me
                     name::parse_pax_time(extension.value_bytes()).ok_or_else(|| ctx.refused("malformed PAX mtime"))?;
             } else if key == name::PAX_ATIME {
                 meta.atime = name::parse_pax_time(extension.value_bytes());
+            } else if NUMERIC_PAX_KEYS.contains(&key) {
+                // The tar crate silently falls back to the header field when these do not parse;
+                // other readers refuse the archive. Refuse too, so no two readers disagree on
+                // where the next header is.
+                let value = extension.value_bytes();
+                if value.is_empty()
+                    || !value.iter().all(u8::is_ascii_digit)
+                    || std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok()).is_none()
+                {
+                    return Err(ctx.refused(format!("malformed PAX {} record", lossy(key))));
+                }
             } else if let Some(xattr) = key.strip_prefix(name::PAX_XATTR_PREFIX) {
                 meta.xattrs.push((xattr.to_vec(), extension.value_bytes().to_vec()));
             }
