@@ -453,7 +453,11 @@ impl<'o> Applier<'o> {
             }
             Kind::Hardlink => self.create_hardlink(ctx, link.unwrap_or_default(), path, dir, base, physical),
             Kind::Node(file_type) => {
-                let (major, minor) = device_numbers(entry.header()).map_err(|e| ctx.refused(e))?;
+                let (major, minor) = if file_type == FileType::Fifo {
+                    (0, 0)
+                } else {
+                    device_numbers(entry.header()).map_err(|e| ctx.refused(e))?
+                };
                 self.make_node(ctx, meta, dir, base, physical, file_type, rustix::fs::makedev(major, minor))
             }
             Kind::Ignored => drain(entry, ctx),
