@@ -42,6 +42,13 @@ const CREATE_MODE: u32 = 0o600;
 /// The xattr overlayfs reads to hide a lower directory's contents.
 pub(crate) const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 pub(crate) const OVERLAY_OPAQUE_VALUE: &[u8] = b"y";
+/// Byte ranges of the numeric header fields, to recognise ones left empty.
+const MODE_FIELD: std::ops::Range<usize> = 100..108;
+const UID_FIELD: std::ops::Range<usize> = 108..116;
+const GID_FIELD: std::ops::Range<usize> = 116..124;
+const MTIME_FIELD: std::ops::Range<usize> = 136..148;
+const DEVMAJOR_FIELD: std::ops::Range<usize> = 329..337;
+const DEVMINOR_FIELD: std::ops::Range<usize> = 337..345;
 /// PAX records holding numbers that decide how the stream is read.
 const NUMERIC_PAX_KEYS: [&[u8]; 3] = [b"size", b"uid", b"gid"];
 /// xattrs that steer overlayfs (redirects, metacopy, opaque): never taken from an archive.
@@ -841,8 +848,15 @@ enum XattrTarget<'a> {
 
 /// Reads the header fields and PAX records strata applies.
 fn parse_meta<R: Read>(entry: &mut tar::Entry<'_, R>, ctx: Ctx<'_>) -> Result<Meta, ArchiveError> {
-    let malformed = |field: &str, e: io::Error| ctx.refused(format!("malformed {field} field: {e}"));
     let header = entry.header();
+    // Writers leave unused numeric fields all NUL (the tar crate refuses those; GNU tar and Go
+    // read them as zero, and so do we).
+    let malformed = |field: &str, e: io::Error| ctx.refused(format!("malformed {field} field: {e}"));
+    let numeric = |value: io::Result<u64>, field: &str, at: std::ops::Range<usize>| match value {
+        Ok(v) => Ok(v),
+        Err(_) if header.as_bytes()[at.clone()].iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        Err(e) => Err(malformed(field, e)),
+    };
     let id = |value: u64, field: &str| {
         // u32::MAX is chown's "leave unchanged"; it cannot be an owner.
         u32::try_from(value)
@@ -851,11 +865,12 @@ fn parse_meta<R: Read>(entry: &mut tar::Entry<'_, R>, ctx: Ctx<'_>) -> Result<Me
             .ok_or_else(|| ctx.refused(format!("{field} {value} out of range")))
     };
     let mut meta = Meta {
-        mode: header.mode().map_err(|e| malformed("mode", e))? & MODE_MASK,
-        uid: id(header.uid().map_err(|e| malformed("uid", e))?, "uid")?,
-        gid: id(header.gid().map_err(|e| malformed("gid", e))?, "gid")?,
+        mode: u32::try_from(numeric(header.mode().map(u64::from), "mode", MODE_FIELD)? & u64::from(MODE_MASK))
+            .unwrap_or(0),
+        uid: id(numeric(header.uid(), "uid", UID_FIELD)?, "uid")?,
+        gid: id(numeric(header.gid(), "gid", GID_FIELD)?, "gid")?,
         mtime: TarTime {
-            secs: i64::try_from(header.mtime().map_err(|e| malformed("mtime", e))?).unwrap_or(i64::MAX),
+            secs: i64::try_from(numeric(header.mtime(), "mtime", MTIME_FIELD)?).unwrap_or(i64::MAX),
             nanos: 0,
         },
         atime: None,
@@ -890,9 +905,12 @@ fn parse_meta<R: Read>(entry: &mut tar::Entry<'_, R>, ctx: Ctx<'_>) -> Result<Me
 }
 
 fn device_numbers(header: &tar::Header) -> Result<(u32, u32), String> {
-    let major = header.device_major().map_err(|e| format!("malformed device major: {e}"))?.unwrap_or(0);
-    let minor = header.device_minor().map_err(|e| format!("malformed device minor: {e}"))?.unwrap_or(0);
-    Ok((major, minor))
+    let field = |value: io::Result<Option<u32>>, name: &str, at: std::ops::Range<usize>| match value {
+        Ok(v) => Ok(v.unwrap_or(0)),
+        Err(_) if header.as_bytes()[at].iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        Err(e) => Err(format!("malformed device {name}: {e}")),
+    };
+    Ok((field(header.device_major(), "major", DEVMAJOR_FIELD)?, field(header.device_minor(), "minor", DEVMINOR_FIELD)?))
 }
 
 /// Reads an entry's contents into `out`; read failures are the archive's, write failures the
