@@ -143,3 +143,42 @@ fn reassembly_is_confined() {
     std::os::unix::fs::symlink(sandbox.sentinel.join("canary"), sandbox.root.join("canary")).expect("plant");
     assert!(reassemble(&report.tar_split, &sandbox.root, std::io::sink()).is_err());
 }
+
+/// GNU sparse entries: the file is written expanded, the stored data stays in the record.
+#[test]
+fn gnu_sparse_files() {
+    let gnu_tar = std::process::Command::new("tar").arg("--version").output();
+    if !gnu_tar.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("GNU tar")) {
+        eprintln!("skipping gnu_sparse_files: no GNU tar");
+        return;
+    }
+    let src = tempfile::tempdir().expect("src");
+    let file = fs::File::create(src.path().join("sparse")).expect("create");
+    file.set_len(4 << 20).expect("truncate");
+    std::os::unix::fs::FileExt::write_all_at(&file, b"middle", 2 << 20).expect("write");
+    std::os::unix::fs::FileExt::write_all_at(&file, b"end", (4 << 20) - 3).expect("write");
+    drop(file);
+    let out = std::process::Command::new("tar")
+        .args(["--sparse", "--format=gnu", "-C"])
+        .arg(src.path())
+        .args(["-cf", "-", "sparse"])
+        .output()
+        .expect("tar");
+    assert!(out.status.success());
+    let archive = out.stdout;
+    let mut types = tar::Archive::new(&archive[..]);
+    let first = types.entries().expect("entries").next().expect("entry").expect("valid");
+    assert_eq!(first.header().entry_type(), tar::EntryType::GNUSparse, "GNU tar wrote a sparse entry");
+    drop(first);
+    let sandbox = Sandbox::new();
+    let options = ApplyOptions { ownership: Ownership::Keep, ..ApplyOptions::default() };
+    let report = apply(&archive[..], &sandbox.root, &options).expect("apply");
+    assert_eq!(
+        fs::read(sandbox.root.join("sparse")).expect("read"),
+        fs::read(src.path().join("sparse")).expect("read")
+    );
+    assert_eq!(report.size, 4 << 20);
+    let mut rebuilt = Vec::new();
+    reassemble(&report.tar_split, &sandbox.root, &mut rebuilt).expect("reassemble");
+    assert!(rebuilt == archive, "sparse archive reassembled bit for bit");
+}
