@@ -1,0 +1,40 @@
+//! strata's execution layer: everything that runs a process for a container goes through here.
+//!
+//! The container service (lifecycle, API routes, mounts, images) sits on top of this crate and
+//! never talks to `runc`, a pipe or a pty itself. The parts, in the order a container meets them:
+//!
+//! - [`spec`] turns a plain [`ContainerSpec`] into an OCI `config.json` with Docker's defaults
+//!   (mounts, capabilities, masked paths, devices, rlimits clamped to the daemon's), and
+//!   [`bundle`] writes it into a bundle directory under the exec-root. [`user`] resolves
+//!   `--user name:group` from the container's own `/etc/passwd`, reading inside the rootfs
+//!   safely.
+//! - [`runtime`] is the [`Runtime`] trait (create, start, kill, delete, state, pause, resume,
+//!   exec, list) and [`RuncRuntime`], which drives any runc-compatible binary.
+//! - [`io`] is the container's stdio: pipes, or a pty received over runc's console socket
+//!   ([`console`]); output fans out to the log and to any number of attached clients, input
+//!   comes from at most one attached stdin. [`logs`] writes and reads Docker's `json-file` format.
+//! - [`launch`] puts these together: create a container or an exec with its stdio wired and its
+//!   exit status watched.
+//! - [`reaper`] collects the exit status of every child of the daemon.
+//!
+//! # The waiting rule
+//!
+//! **The daemon is a child subreaper and the [`reaper`] waits for every child
+//! (`waitpid(-1)`).** No code in the daemon may wait for a child any other way:
+//! `std::process::Command::output`/`status`, `Child::wait` and `tokio::process` all lose the
+//! race against the reaper and fail with `ECHILD`. Run commands with
+//! [`Reaper::output`](reaper::Reaper::output), [`Reaper::output_blocking`](reaper::Reaper::output_blocking)
+//! or [`Reaper::spawn`](reaper::Reaper::spawn) instead. Test binaries that must keep using std's
+//! waiting install the reaper with [`ReapMode::RegisteredOnly`](reaper::ReapMode::RegisteredOnly).
+//!
+//! # Threads and ownership
+//!
+//! Everything async here runs on any tokio runtime; nothing blocks a worker for longer than a
+//! page-cache write. The reaper has its own thread. [`ContainerIo`] and [`ExitWatch`] are cheap
+//! handles that can be cloned into as many tasks as there are attached clients and waiters.
+
+pub mod reaper;
+pub mod runtime;
+
+pub use reaper::{ExitStatus, ExitWatch, ReapMode, Reaper};
+pub use runtime::{ContainerState, ContainerStatus, RuncConfig, RuncRuntime, Runtime, RuntimeError, RuntimeStdio};
