@@ -33,8 +33,16 @@
 //! page-cache write. The reaper has its own thread. [`ContainerIo`] and [`ExitWatch`] are cheap
 //! handles that can be cloned into as many tasks as there are attached clients and waiters.
 
+pub mod bundle;
+pub mod console;
 pub mod reaper;
 pub mod runtime;
+pub mod spec;
+pub mod user;
 
+pub use bundle::Bundle;
+pub use console::WinSize;
 pub use reaper::{ExitStatus, ExitWatch, ReapMode, Reaper};
 pub use runtime::{ContainerState, ContainerStatus, RuncConfig, RuncRuntime, Runtime, RuntimeError, RuntimeStdio};
+pub use spec::{ContainerSpec, ExecSpec, HostLimits, NetworkMode, OciMount, build_exec_process, build_spec};
+pub use user::UserIds;
