@@ -35,6 +35,9 @@
 
 pub mod bundle;
 pub mod console;
+pub mod io;
+pub mod launch;
+pub mod logs;
 pub mod reaper;
 pub mod runtime;
 pub mod spec;
@@ -42,6 +45,9 @@ pub mod user;
 
 pub use bundle::Bundle;
 pub use console::WinSize;
+pub use io::{ContainerIo, IoOptions, OutputChunk, OutputSubscription, StdinWriter, Stream};
+pub use launch::{LaunchError, RunningProcess, create_container, exec_process};
+pub use logs::{LogEntry, LogOptions, LogReader, LogWriter};
 pub use reaper::{ExitStatus, ExitWatch, ReapMode, Reaper};
 pub use runtime::{ContainerState, ContainerStatus, RuncConfig, RuncRuntime, Runtime, RuntimeError, RuntimeStdio};
 pub use spec::{ContainerSpec, ExecSpec, HostLimits, NetworkMode, OciMount, build_exec_process, build_spec};
