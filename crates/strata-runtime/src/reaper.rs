@@ -232,7 +232,9 @@ impl Reaper {
     fn sweep(&self, st: &mut State) {
         match self.mode {
             ReapMode::AllChildren => loop {
-                match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+                // `wait` is waitpid(-1); rustix's `waitpid(None)` would be pid 0, this process
+                // group only, and miss container inits (runc puts them in their own session).
+                match rustix::process::wait(WaitOptions::NOHANG) {
                     Ok(Some((pid, status))) => {
                         Self::deliver(st, pid.as_raw_nonzero().get(), ExitStatus::from_wait(status))
                     }
