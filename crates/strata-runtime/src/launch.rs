@@ -80,7 +80,9 @@ pub async fn create_container(
 }
 
 /// Starts `process` in running container `id` with stdio per `options` (`process.terminal`
-/// and the console size are set from `options`). Exec output is not logged, as in Docker.
+/// and the console size are set from `options`). Exec output is not logged, as in Docker, and
+/// an exec's stdin is always closed when the attached client's input ends (Docker's exec has no
+/// `StdinOnce` setting: `psql < dump.sql` must see end of input).
 pub async fn exec_process(
     runtime: &dyn Runtime,
     reaper: &'static Reaper,
@@ -88,6 +90,7 @@ pub async fn exec_process(
     process: &Process,
     options: IoOptions,
 ) -> Result<RunningProcess, LaunchError> {
+    let options = IoOptions { stdin_once: true, ..options };
     let mut process = process.clone();
     process.set_terminal(Some(options.tty));
     if let Some(size) = options.console_size.filter(|_| options.tty) {

@@ -25,7 +25,38 @@
 //! race against the reaper and fail with `ECHILD`. Run commands with
 //! [`Reaper::output`](reaper::Reaper::output), [`Reaper::output_blocking`](reaper::Reaper::output_blocking)
 //! or [`Reaper::spawn`](reaper::Reaper::spawn) instead. Test binaries that must keep using std's
-//! waiting install the reaper with [`ReapMode::RegisteredOnly`](reaper::ReapMode::RegisteredOnly).
+//! waiting install the reaper with [`ReapMode::RegisteredOnly`].
+//!
+//! # A container's life, as the container service drives it
+//!
+//! ```no_run
+//! # async fn demo(exec_root: &std::path::Path, data_root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+//! use strata_runtime::{reaper, spec, Bundle, ContainerSpec, IoOptions, LogWriter, ReapMode,
+//!     RuncConfig, RuncRuntime, Runtime};
+//! // Once, at daemon start (stratad does this right after becoming a child subreaper).
+//! let reaper = reaper::install(ReapMode::AllChildren)?;
+//! let runc = RuncRuntime::new(RuncConfig::new("runc", "/usr/sbin/runc", vec![], exec_root), reaper)?;
+//!
+//! // `docker run -i busybox cat`, once the rootfs is mounted and the mounts are planned.
+//! let id = "4f1c…";
+//! let user = strata_runtime::user::resolve_user("/…/merged".as_ref(), "", &[])?;
+//! let container = ContainerSpec { rootfs: "/…/merged".into(), args: vec!["cat".into()], user,
+//!     hostname: "4f1c".into(), ..ContainerSpec::default() };
+//! let built = spec::build_spec(id, &container, &spec::HostLimits::probe())?;
+//! let bundle = Bundle::write(&Bundle::dir_for(exec_root, id), &built.spec)?;
+//! let log = LogWriter::open(&data_root.join("containers").join(id).join(format!("{id}-json.log")))?;
+//! let io = IoOptions { open_stdin: true, stdin_once: true, ..IoOptions::default() };
+//! let mut process = strata_runtime::create_container(&runc, reaper, id, bundle.path(), io, Some(log)).await?;
+//! // Attach: output frames from `process.output` (or `process.io.subscribe()`), input through
+//! // `process.io.take_stdin()?.copy_from(&mut client).await`.
+//! runc.start(id).await?;
+//! let status = process.exit.wait().await;     // the reaper delivers it
+//! process.io.wait_closed().await;             // all output logged and sent
+//! runc.delete(id, false).await?;
+//! bundle.remove()?;
+//! println!("exit code {}", status.exit_code());
+//! # Ok(()) }
+//! ```
 //!
 //! # Threads and ownership
 //!

@@ -109,7 +109,6 @@ impl LogWriter {
             .create(true)
             .append(true)
             .mode(LOG_FILE_MODE)
-            .custom_flags(rustix::fs::OFlags::CLOEXEC.bits() as i32)
             .open(path)
             .map_err(|source| LogError::Open { path: path.to_owned(), source })?;
         let state = WriterState { file, partial: [Vec::new(), Vec::new()], encoded: Vec::new(), closed: false };

@@ -602,7 +602,8 @@ pub(crate) mod tests {
         // The shell starts a grandchild, prints its pid and exits: the grandchild is re-parented
         // to us (we are a subreaper) like a container init after `runc create`.
         let since = Instant::now();
-        let out = r.output(&mut sh("sh -c 'exit 7' & echo $!")).await.expect("run");
+        // The grandchild outlives its parent shell, which would otherwise reap it itself.
+        let out = r.output(&mut sh("sh -c 'sleep 0.1; exit 7' & echo $!")).await.expect("run");
         let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("pid");
         // Wait until the reaper took its status while nobody watched it.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -617,7 +618,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_status_older_than_since_is_not_handed_out() {
         let r = test_reaper();
-        let out = r.output(&mut sh("sh -c 'exit 1' & echo $!")).await.expect("run");
+        let out = r.output(&mut sh("sh -c 'sleep 0.1; exit 1' & echo $!")).await.expect("run");
         let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("pid");
         let deadline = Instant::now() + Duration::from_secs(5);
         while r.unclaimed_status(pid).is_none() {

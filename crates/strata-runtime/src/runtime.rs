@@ -557,20 +557,32 @@ impl Runtime for RuncRuntime {
 mod tests {
     use super::*;
     use crate::reaper::tests::test_reaper;
-    use std::os::unix::fs::PermissionsExt;
 
-    fn runtime_with(binary: &Path, dir: &Path) -> RuncRuntime {
-        let mut config = RuncConfig::new("runc", binary, vec!["--systemd-cgroup=false".into()], dir);
+    /// A runtime binary and the arguments that come before the configured ones.
+    struct Fake {
+        binary: PathBuf,
+        args: Vec<String>,
+    }
+
+    fn binary(path: &str) -> Fake {
+        Fake { binary: PathBuf::from(path), args: vec![] }
+    }
+
+    fn runtime_with(fake: &Fake, dir: &Path) -> RuncRuntime {
+        let mut args = fake.args.clone();
+        args.push("--systemd-cgroup=false".into());
+        let mut config = RuncConfig::new("runc", &fake.binary, args, dir);
         config.timeout = Duration::from_secs(10);
         RuncRuntime::new(config, test_reaper()).expect("runtime")
     }
 
-    /// A fake runtime: a shell script with `body`, which sees the arguments as "$@".
-    fn script(dir: &Path, body: &str) -> PathBuf {
+    /// A fake runtime: a shell script with `body`, which sees the arguments as "$@". It runs as
+    /// `/bin/sh <script>`: executing a file this process just wrote can fail with ETXTBSY while
+    /// another test's fork still holds the write descriptor.
+    fn script(dir: &Path, body: &str) -> Fake {
         let path = dir.join("fake-runc");
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        path
+        std::fs::write(&path, format!("{body}\n")).expect("write script");
+        Fake { binary: PathBuf::from("/bin/sh"), args: vec![path.display().to_string()] }
     }
 
     /// A script that records its arguments (one per line) into `args.txt` and writes `pid`
@@ -663,7 +675,7 @@ exit 0"#;
     #[tokio::test]
     async fn bin_true_succeeds_but_create_needs_a_pid_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let rt = runtime_with(Path::new("/bin/true"), dir.path());
+        let rt = runtime_with(&binary("/bin/true"), dir.path());
         rt.start("c").await.expect("start");
         rt.kill("c", 9, false).await.expect("kill");
         rt.delete("c", false).await.expect("delete");
@@ -678,7 +690,7 @@ exit 0"#;
     #[tokio::test]
     async fn bin_false_fails_with_the_status() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let rt = runtime_with(Path::new("/bin/false"), dir.path());
+        let rt = runtime_with(&binary("/bin/false"), dir.path());
         match rt.start("c").await {
             Err(e @ RuntimeError::CommandFailed { .. }) => {
                 assert_eq!(e.to_string(), "runc start c failed (exit status 1): runc exited with exit status 1");
@@ -755,7 +767,8 @@ esac"#;
     #[tokio::test]
     async fn a_hanging_runtime_is_killed_after_the_timeout() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = RuncConfig::new("runc", script(dir.path(), "exec sleep 30"), vec![], dir.path());
+        let fake = script(dir.path(), "exec sleep 30");
+        let mut config = RuncConfig::new("runc", fake.binary, fake.args, dir.path());
         config.timeout = Duration::from_millis(200);
         let rt = RuncRuntime::new(config, test_reaper()).expect("runtime");
         let t0 = std::time::Instant::now();
@@ -766,7 +779,7 @@ esac"#;
     #[tokio::test]
     async fn a_missing_binary_is_a_spawn_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let rt = runtime_with(Path::new("/nonexistent/runc"), dir.path());
+        let rt = runtime_with(&binary("/nonexistent/runc"), dir.path());
         let err = rt.start("c").await.expect_err("must fail");
         assert!(matches!(err, RuntimeError::Spawn { .. }), "{err:?}");
         assert!(err.to_string().starts_with("cannot run /nonexistent/runc: "), "{err}");
@@ -775,7 +788,7 @@ esac"#;
     #[tokio::test]
     async fn ids_that_could_be_flags_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let rt = runtime_with(Path::new("/bin/true"), dir.path());
+        let rt = runtime_with(&binary("/bin/true"), dir.path());
         for bad in ["", "-rf", "--all", "a/b", "..", "a b"] {
             assert!(matches!(rt.start(bad).await, Err(RuntimeError::InvalidId { .. })), "{bad:?}");
         }

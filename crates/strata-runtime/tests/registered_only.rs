@@ -37,11 +37,13 @@ fn a_zombie_watched_late_still_delivers() {
     let reaper = reaper::install(ReapMode::RegisteredOnly).expect("reaper");
     let since = Instant::now();
     let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg("sh -c 'exit 4' & echo $!");
+    // The grandchild outlives its parent shell (which would otherwise reap it itself) and
+    // exits as our orphan.
+    cmd.arg("-c").arg("sh -c 'sleep 0.1; exit 4' & echo $!");
     let out = reaper.output_blocking(&mut cmd).expect("run");
     let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("pid");
     // Give the orphan time to exit and sit as our zombie; nobody reaps it in this mode.
-    std::thread::sleep(Duration::from_millis(100));
+    std::thread::sleep(Duration::from_millis(400));
     let watch = reaper.watch(pid, since).expect("watch");
     assert_eq!(watch.wait_blocking(), ExitStatus::Exited(4));
 }
