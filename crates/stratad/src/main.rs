@@ -140,6 +140,9 @@ fn run(config: DaemonConfig) -> anyhow::Result<()> {
 
     // 3. Reaping: containers' init processes are re-parented to us when the runtime exits.
     strata_sys::process::become_child_subreaper()?;
+    // From here on one reaper collects every child's exit (waitpid(-1)): nothing in the daemon
+    // may wait for a child any other way (see the strata-runtime crate docs).
+    strata_runtime::reaper::install(strata_runtime::ReapMode::AllChildren)?;
     write_pidfile(&config.pidfile)?;
 
     let runtime =
