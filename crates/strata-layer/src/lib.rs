@@ -1,0 +1,5 @@
+//! Layers (placeholder; filled below).
+pub mod driver;
+pub mod id;
+pub mod mount;
+pub mod tarlayer;
