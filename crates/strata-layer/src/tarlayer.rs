@@ -694,6 +694,57 @@ pub(crate) fn remove_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `changes` of the layer whose files are under `root` as a layer tar: added and
+/// modified entries as they are, deletions as `.wh.<name>` entries, opaque directories followed by
+/// their `.wh..wh..opq` entry (the OCI form, which any engine can apply).
+pub fn pack_changes(root: &Path, changes: &[crate::driver::Change], out: &mut dyn Write) -> Result<(), TarError> {
+    use crate::driver::ChangeKind;
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    b.mode(tar::HeaderMode::Complete);
+    for c in changes {
+        let rel = c.path.trim_start_matches('/');
+        let werr = |e: io::Error| TarError::Write { path: rel.to_owned(), source: e };
+        match c.kind {
+            ChangeKind::Deleted => {
+                let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+                let wh = if parent.is_empty() {
+                    format!("{WHITEOUT_PREFIX}{name}")
+                } else {
+                    format!("{parent}/{WHITEOUT_PREFIX}{name}")
+                };
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(0);
+                h.set_mode(0o644);
+                h.set_uid(0);
+                h.set_gid(0);
+                h.set_mtime(0);
+                b.append_data(&mut h, &wh, io::empty()).map_err(TarError::Output)?;
+            }
+            ChangeKind::Added | ChangeKind::Modified => {
+                let full = root.join(rel);
+                b.append_path_with_name(&full, rel).map_err(werr)?;
+                let mut v = [0u8; 4];
+                if std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir())
+                    && matches!(rustix::fs::lgetxattr(&full, OPAQUE_XATTR, &mut v), Ok(1) if v[0] == b'y')
+                {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_size(0);
+                    h.set_mode(0o644);
+                    h.set_uid(0);
+                    h.set_gid(0);
+                    h.set_mtime(0);
+                    b.append_data(&mut h, format!("{rel}/{WHITEOUT_OPAQUE}"), io::empty()).map_err(TarError::Output)?;
+                }
+            }
+        }
+    }
+    b.finish().map_err(TarError::Output)?;
+    Ok(())
+}
+
 /// The uncompressed bytes of a tar made by `build` (for tests of this crate and its users).
 #[doc(hidden)]
 pub fn tar_of(build: impl FnOnce(&mut tar::Builder<Vec<u8>>) -> io::Result<()>) -> Vec<u8> {
