@@ -360,6 +360,13 @@ impl LayerStore {
         }
     }
 
+    /// Adds `holder`'s reference to the registered layer `chain`.
+    pub fn hold(&self, chain: &ChainId, holder: &str) -> LayerResult<Layer> {
+        let layer = self.must_get(chain)?;
+        self.db.write(|tx| hold_in(tx, chain, holder))?;
+        Ok(layer)
+    }
+
     /// Drops every reference of `holder` and collects what became unreferenced. Returns the
     /// chain ids of the removed layers.
     pub fn release(&self, holder: &str) -> LayerResult<Vec<ChainId>> {
