@@ -44,6 +44,9 @@ pub enum ImageError {
     /// 404.
     #[error("No such image: {0}")]
     NotFound(String),
+    /// 404 (`docker save` of an unknown name).
+    #[error("reference does not exist")]
+    ReferenceNotFound,
     /// 400.
     #[error("{0}")]
     Reference(#[from] ReferenceError),

@@ -286,11 +286,14 @@ impl ImageStore {
                         }
                     }
                     if found.is_empty() {
-                        found.push((self.resolve(name)?, Vec::new()));
+                        let hexish = name.bytes().all(|b| b.is_ascii_hexdigit());
+                        let img =
+                            self.resolve(name).map_err(|e| if hexish { e } else { ImageError::ReferenceNotFound })?;
+                        found.push((img, Vec::new()));
                     }
                 }
                 Ok(r) => {
-                    let img = self.resolve(name)?;
+                    let img = self.resolve(name).map_err(|_| ImageError::ReferenceNotFound)?;
                     let tagged = img.refs.contains(&r);
                     found.push((img, if tagged { vec![r] } else { Vec::new() }));
                 }

@@ -51,7 +51,8 @@ pub enum Compression {
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub diff_id: DiffId,
-    /// Bytes of file content written (Docker's layer `size`).
+    /// Bytes the layer's files take: regular file contents plus symlink targets, hardlinks once
+    /// (Docker's layer size, which it gets by walking the layer).
     pub size: u64,
     /// The tar-split, encoded (see [`TarSplit`]).
     pub tar_split: Vec<u8>,
@@ -494,6 +495,8 @@ impl Extractor<'_> {
                     .ok_or_else(|| TarError::Unsupported { path: shown(), why: "symlink without a target".into() })?
                     .into_owned();
                 rustix::fs::symlinkat(target.as_path(), &dir, name).map_err(|e| werr(e.into()))?;
+                // A symlink's size is its target's length, as `du`-style sizes (Docker's) count it.
+                self.size += target.as_os_str().len() as u64;
                 rustix::fs::chownat(&dir, name, Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(|e| werr(e.into()))?;
                 rustix::fs::utimensat(&dir, name, &times(mtime), AtFlags::SYMLINK_NOFOLLOW)
@@ -817,7 +820,7 @@ mod tests {
         let applied = apply(tar.as_slice(), dir.path(), Whiteouts::Delete).expect("apply");
         assert_eq!(applied.diff_id, Digest::of(&tar));
         assert_eq!(applied.tar_len, tar.len() as u64);
-        assert_eq!(applied.size, 6 + 70_000 + 9);
+        assert_eq!(applied.size, 6 + 70_000 + 9 + 4);
         let mut out = Vec::new();
         let n = assemble(&applied.tar_split, dir.path(), &mut out).expect("assemble");
         assert_eq!(n, tar.len() as u64);
