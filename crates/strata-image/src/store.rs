@@ -78,7 +78,7 @@ impl From<LayerError> for ImageError {
     fn from(e: LayerError) -> ImageError {
         match e {
             LayerError::TooDeep { .. } => ImageError::TooDeep(e.to_string()),
-            LayerError::Tar(t) => ImageError::Invalid(t.to_string()),
+            LayerError::Tar(t) if t.is_bad_input() => ImageError::Invalid(t.to_string()),
             other => ImageError::Layer(other),
         }
     }
