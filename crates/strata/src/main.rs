@@ -121,3 +121,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub async fn connect(client: &mut Client) -> Result<(), ClientError> {
     client.negotiate().await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -470,3 +470,27 @@ fn a_crash_at_any_point_of_import_load_or_rmi_leaves_nothing_behind() {
     assert!(layer_dirs(&d).is_empty(), "{:?}", layer_dirs(&d));
     assert!(d.docker(&["images", "-q"]).ok().is_empty());
 }
+
+#[test]
+fn the_strata_cli_has_the_image_commands() {
+    if !strata_testkit::require_root("the_strata_cli_has_the_image_commands") {
+        return;
+    }
+    let d = Daemon::start();
+    let tar = busybox_rootfs_tar().display().to_string();
+    let id =
+        d.strata(&["import", "-c", r#"CMD ["/bin/sh"]"#, "-m", "via strata", &tar, "sbox:1"]).ok().trim().to_owned();
+    assert!(id.starts_with("sha256:"), "{id}");
+    let images = d.strata(&["images"]);
+    assert!(images.ok().contains(&format!("sbox         1         {}", &id[7..19])), "{}", images.stdout);
+    assert_eq!(d.strata(&["image", "ls", "-q"]).ok().trim(), &id[7..19]);
+    d.strata(&["tag", "sbox:1", "sbox:2"]).ok();
+    assert_eq!(d.strata(&["image", "inspect", "--format", "{{.Comment}}", "sbox:2"]).ok().trim(), "via strata");
+    assert!(d.strata(&["history", "sbox:1"]).ok().contains("via strata"));
+    let saved = d.root.join("s.tar");
+    d.strata(&["save", "-o", &saved.display().to_string(), "sbox:1"]).ok();
+    assert_eq!(d.strata(&["rmi", "sbox:2"]).ok(), "Untagged: sbox:2\n");
+    assert!(d.strata(&["image", "rm", "sbox:1"]).ok().contains(&format!("Deleted: {id}")));
+    assert_eq!(d.strata(&["load", "-i", &saved.display().to_string()]).ok(), "Loaded image: sbox:1\n");
+    d.strata(&["rmi", "nosuch"]).fails_with(1, "Error response from daemon: No such image: nosuch:latest");
+}

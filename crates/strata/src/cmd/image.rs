@@ -93,8 +93,8 @@ pub struct TagArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// Print sizes and dates in human readable format
-    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    /// Print sizes and dates in human readable format (`-H` is the daemon address here)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     human: bool,
     /// Don't truncate output
     #[arg(long)]
