@@ -248,6 +248,21 @@ struct Parent {
     physical: Vec<u8>,
 }
 
+/// Where an entry goes: the name `base` in directory `dir`, known to the tar-split as `physical`.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    dir: BorrowedFd<'a>,
+    base: &'a [u8],
+    physical: &'a [u8],
+}
+
+/// What the header of an entry says, parsed.
+struct EntryInfo {
+    kind: Kind,
+    meta: Meta,
+    link: Option<Vec<u8>>,
+}
+
 /// A directory whose times are set once the archive is applied.
 struct DirTimes {
     physical: Vec<u8>,
@@ -326,31 +341,29 @@ impl<'o> Applier<'o> {
             return drain(entry, ctx);
         }
         let meta = parse_meta(entry, ctx)?;
-        let link = entry.link_name_bytes().map(|l| l.into_owned());
+        let info = EntryInfo { kind, meta, link: entry.link_name_bytes().map(|l| l.into_owned()) };
 
         let mut path = std::mem::take(&mut self.path);
         let normalized = name::normalize(&raw_name, &mut path);
         let result = match normalized {
             Err(e) => Err(ctx.refused(e.reason())),
-            Ok(()) => self.apply_normalized(entry, tap, ctx, kind, &meta, link.as_deref(), &path),
+            Ok(()) => self.apply_normalized(entry, tap, ctx, &info, &path),
         };
         self.path = path;
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn apply_normalized<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
         tap: &RefCell<TapState>,
         ctx: Ctx<'_>,
-        kind: Kind,
-        meta: &Meta,
-        link: Option<&[u8]>,
+        info: &EntryInfo,
         path: &[u8],
     ) -> Result<(), ArchiveError> {
+        let meta = &info.meta;
         if path.is_empty() {
-            return self.apply_root(entry, ctx, kind, meta);
+            return self.apply_root(entry, ctx, info.kind, meta);
         }
         if self.options.whiteouts != WhiteoutMode::Plain {
             match name::classify_whiteout(path) {
@@ -374,7 +387,8 @@ impl<'o> Applier<'o> {
         let parent = self.take_parent(parent_rel, ctx)?;
         name::join(&parent.physical, base, &mut self.physical);
         let physical = std::mem::take(&mut self.physical);
-        let result = self.create(entry, tap, ctx, kind, meta, link, path, parent.fd.as_fd(), base, &physical);
+        let slot = Slot { dir: parent.fd.as_fd(), base, physical: &physical };
+        let result = self.create(entry, tap, ctx, info, path, slot);
         if result.is_ok() && self.options.whiteouts == WhiteoutMode::Delete {
             self.mark_written(&physical);
         }
@@ -431,47 +445,43 @@ impl<'o> Applier<'o> {
         Ok(Parent { rel: rel.to_vec(), fd, physical: physical.unwrap_or_else(|| rel.to_vec()) })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn create<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
         tap: &RefCell<TapState>,
         ctx: Ctx<'_>,
-        kind: Kind,
-        meta: &Meta,
-        link: Option<&[u8]>,
+        info: &EntryInfo,
         path: &[u8],
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
+        slot: Slot<'_>,
     ) -> Result<(), ArchiveError> {
-        match kind {
-            Kind::File { sparse } => self.create_file(entry, tap, ctx, sparse, meta, dir, base, physical),
-            Kind::Dir => self.create_dir(ctx, meta, dir, base, physical),
+        let meta = &info.meta;
+        let link = info.link.as_deref();
+        match info.kind {
+            Kind::File { sparse } => self.create_file(entry, tap, ctx, sparse, meta, slot),
+            Kind::Dir => self.create_dir(ctx, meta, slot),
             Kind::Symlink => {
                 let target = link.unwrap_or_default();
                 if target.contains(&0) {
                     return Err(ctx.refused("symlink target contains a NUL byte"));
                 }
-                self.replacing(ctx, dir, base, physical, false, "create symlink", || {
-                    rustix::fs::symlinkat(target, dir, base)
+                self.replacing(ctx, slot, false, "create symlink", || {
+                    rustix::fs::symlinkat(target, slot.dir, slot.base)
                 })?;
-                self.finish_node(ctx, meta, dir, base)
+                self.finish_node(ctx, meta, slot)
             }
-            Kind::Hardlink => self.create_hardlink(ctx, link.unwrap_or_default(), path, dir, base, physical),
+            Kind::Hardlink => self.create_hardlink(ctx, link.unwrap_or_default(), path, slot),
             Kind::Node(file_type) => {
                 let (major, minor) = if file_type == FileType::Fifo {
                     (0, 0)
                 } else {
                     device_numbers(entry.header()).map_err(|e| ctx.refused(e))?
                 };
-                self.make_node(ctx, meta, dir, base, physical, file_type, rustix::fs::makedev(major, minor))
+                self.make_node(ctx, meta, slot, file_type, rustix::fs::makedev(major, minor))
             }
             Kind::Ignored => drain(entry, ctx),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn create_file<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
@@ -479,14 +489,12 @@ impl<'o> Applier<'o> {
         ctx: Ctx<'_>,
         sparse: bool,
         meta: &Meta,
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
+        slot: Slot<'_>,
     ) -> Result<(), ArchiveError> {
-        let fd = self.replacing(ctx, dir, base, physical, false, "create file", || {
+        let fd = self.replacing(ctx, slot, false, "create file", || {
             rustix::fs::openat(
-                dir,
-                base,
+                slot.dir,
+                slot.base,
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::from_raw_mode(CREATE_MODE),
             )
@@ -504,7 +512,7 @@ impl<'o> Applier<'o> {
             let mut state = tap.borrow_mut();
             self.split.push_raw(state.take_pending());
             if size > 0 {
-                self.split.push_file(physical, size);
+                self.split.push_file(slot.physical, size);
             }
             state.skip_next(size);
             size
@@ -525,19 +533,13 @@ impl<'o> Applier<'o> {
         rustix::fs::futimens(&fd, &meta.timestamps()).map_err(ctx.errno("set times"))
     }
 
-    fn create_dir(
-        &mut self,
-        ctx: Ctx<'_>,
-        meta: &Meta,
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
-    ) -> Result<(), ArchiveError> {
+    fn create_dir(&mut self, ctx: Ctx<'_>, meta: &Meta, slot: Slot<'_>) -> Result<(), ArchiveError> {
+        let Slot { dir, base, physical } = slot;
         let mode = Mode::from_raw_mode(meta.mode & 0o777);
         match rustix::fs::mkdirat(dir, base, mode) {
             Ok(()) => {}
             Err(Errno::EXIST) => {
-                let kept = self.clear_existing(ctx, dir, base, physical, true)?;
+                let kept = self.clear_existing(ctx, slot, true)?;
                 if !kept {
                     rustix::fs::mkdirat(dir, base, mode).map_err(ctx.errno("create directory"))?;
                 }
@@ -557,15 +559,7 @@ impl<'o> Applier<'o> {
         Ok(())
     }
 
-    fn create_hardlink(
-        &mut self,
-        ctx: Ctx<'_>,
-        link: &[u8],
-        path: &[u8],
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
-    ) -> Result<(), ArchiveError> {
+    fn create_hardlink(&mut self, ctx: Ctx<'_>, link: &[u8], path: &[u8], slot: Slot<'_>) -> Result<(), ArchiveError> {
         let mut target = Vec::new();
         name::normalize(link, &mut target).map_err(|e| ctx.refused(format!("hardlink target: {}", e.reason())))?;
         if target.is_empty() {
@@ -576,34 +570,33 @@ impl<'o> Applier<'o> {
         }
         let (target_parent, target_base) = name::split_parent(&target);
         let target_dir = self.root.open_dir(target_parent).map_err(ctx.io("resolve hardlink target"))?;
-        self.replacing(ctx, dir, base, physical, false, "create hardlink", || {
-            rustix::fs::linkat(&target_dir, target_base, dir, base, AtFlags::empty())
+        self.replacing(ctx, slot, false, "create hardlink", || {
+            rustix::fs::linkat(&target_dir, target_base, slot.dir, slot.base, AtFlags::empty())
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn make_node(
         &mut self,
         ctx: Ctx<'_>,
         meta: &Meta,
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
+        slot: Slot<'_>,
         file_type: FileType,
         dev: rustix::fs::Dev,
     ) -> Result<(), ArchiveError> {
-        self.replacing(ctx, dir, base, physical, false, "create device node", || {
+        let Slot { dir, base, .. } = slot;
+        self.replacing(ctx, slot, false, "create device node", || {
             rustix::fs::mknodat(dir, base, file_type, Mode::from_raw_mode(meta.mode & 0o777), dev)
         })?;
         if let Some((uid, gid)) = self.owner(meta) {
             root::chown_nofollow(dir, base, uid, gid).map_err(ctx.io("chown"))?;
         }
         root::chmod_node(dir, base, file_type, meta.mode & MODE_MASK).map_err(ctx.io("chmod"))?;
-        self.finish_node(ctx, meta, dir, base)
+        self.finish_node(ctx, meta, slot)
     }
 
     /// Owner (symlinks only; devices did theirs), xattrs and times of a non-file, non-directory.
-    fn finish_node(&self, ctx: Ctx<'_>, meta: &Meta, dir: BorrowedFd<'_>, base: &[u8]) -> Result<(), ArchiveError> {
+    fn finish_node(&self, ctx: Ctx<'_>, meta: &Meta, slot: Slot<'_>) -> Result<(), ArchiveError> {
+        let Slot { dir, base, .. } = slot;
         let is_symlink = matches!(
             rustix::fs::statat(dir, base, AtFlags::SYMLINK_NOFOLLOW).map(|s| FileType::from_raw_mode(s.st_mode)),
             Ok(FileType::Symlink)
@@ -616,20 +609,17 @@ impl<'o> Applier<'o> {
     }
 
     /// Runs `create`; if the name is taken, clears it (per the overwrite rules) and runs it again.
-    #[allow(clippy::too_many_arguments)]
     fn replacing<T>(
         &mut self,
         ctx: Ctx<'_>,
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
+        slot: Slot<'_>,
         new_is_dir: bool,
         op: &'static str,
         mut create: impl FnMut() -> rustix::io::Result<T>,
     ) -> Result<T, ArchiveError> {
         match create() {
             Err(Errno::EXIST) => {
-                self.clear_existing(ctx, dir, base, physical, new_is_dir)?;
+                self.clear_existing(ctx, slot, new_is_dir)?;
                 create().map_err(ctx.errno(op))
             }
             other => other.map_err(ctx.errno(op)),
@@ -638,15 +628,8 @@ impl<'o> Applier<'o> {
 
     /// Makes room for a new entry at `base`. Returns `true` when the existing entry is a
     /// directory and the new one too: they merge and nothing is removed.
-    fn clear_existing(
-        &mut self,
-        ctx: Ctx<'_>,
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
-        new_is_dir: bool,
-    ) -> Result<bool, ArchiveError> {
-        let existing = match rustix::fs::statat(dir, base, AtFlags::SYMLINK_NOFOLLOW) {
+    fn clear_existing(&mut self, ctx: Ctx<'_>, slot: Slot<'_>, new_is_dir: bool) -> Result<bool, ArchiveError> {
+        let existing = match rustix::fs::statat(slot.dir, slot.base, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => FileType::from_raw_mode(stat.st_mode),
             Err(Errno::NOENT) => return Ok(false),
             Err(e) => return Err(ctx.errno("inspect existing entry")(e)),
@@ -660,24 +643,17 @@ impl<'o> Applier<'o> {
         if is_dir && new_is_dir {
             return Ok(true);
         }
-        self.remove(ctx, dir, base, physical, "remove existing entry")?;
+        self.remove(ctx, slot, "remove existing entry")?;
         Ok(false)
     }
 
     /// Removes `base` (recursively), saving first the contents of files this archive wrote there.
-    fn remove(
-        &mut self,
-        ctx: Ctx<'_>,
-        dir: BorrowedFd<'_>,
-        base: &[u8],
-        physical: &[u8],
-        op: &'static str,
-    ) -> Result<(), ArchiveError> {
+    fn remove(&mut self, ctx: Ctx<'_>, slot: Slot<'_>, op: &'static str) -> Result<(), ArchiveError> {
         self.split
-            .preserve_under(&self.root, physical, &mut self.buf)
+            .preserve_under(&self.root, slot.physical, &mut self.buf)
             .map_err(ctx.io("save replaced file for tar-split"))?;
         self.parent_stale = true;
-        match root::remove_all(dir, base) {
+        match root::remove_all(slot.dir, slot.base) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             other => other.map_err(ctx.io(op)),
         }
@@ -690,15 +666,8 @@ impl<'o> Applier<'o> {
                 let parent = self.take_parent(parent_rel, ctx)?;
                 name::join(&parent.physical, target, &mut self.physical);
                 let physical = std::mem::take(&mut self.physical);
-                let result = self.make_node(
-                    ctx,
-                    meta,
-                    parent.fd.as_fd(),
-                    target,
-                    &physical,
-                    FileType::CharacterDevice,
-                    rustix::fs::makedev(0, 0),
-                );
+                let slot = Slot { dir: parent.fd.as_fd(), base: target, physical: &physical };
+                let result = self.make_node(ctx, meta, slot, FileType::CharacterDevice, rustix::fs::makedev(0, 0));
                 self.physical = physical;
                 if !self.parent_stale {
                     self.parent = Some(parent);
@@ -714,7 +683,7 @@ impl<'o> Applier<'o> {
                 };
                 let mut path = Vec::new();
                 name::join(physical.as_deref().unwrap_or(parent_rel), target, &mut path);
-                self.remove(ctx, dir.as_fd(), target, &path, "remove whited-out entry")?;
+                self.remove(ctx, Slot { dir: dir.as_fd(), base: target, physical: &path }, "remove whited-out entry")?;
                 self.forget_parent();
                 Ok(())
             }
@@ -746,7 +715,11 @@ impl<'o> Applier<'o> {
                 for base in names {
                     name::join(&physical, &base, &mut child);
                     if !self.written.contains(&child) {
-                        self.remove(ctx, dir.as_fd(), &base, &child, "empty opaque directory")?;
+                        self.remove(
+                            ctx,
+                            Slot { dir: dir.as_fd(), base: &base, physical: &child },
+                            "empty opaque directory",
+                        )?;
                     }
                 }
                 self.forget_parent();

@@ -285,7 +285,11 @@ impl<W: Write> Packer<'_, W> {
                 }
                 let target = rustix::fs::readlinkat(dir, base, Vec::new()).map_err(|e| err("read link")(e.into()))?;
                 let xattrs = self.xattrs(XattrSource::Child(dir, base)).map_err(err("read xattrs of"))?.1;
-                self.emit(arch, header::TYPE_SYMLINK, stat, 0, target.as_bytes(), &xattrs)?;
+                self.emit(&EntryHeader {
+                    link: target.as_bytes(),
+                    xattrs: &xattrs,
+                    ..stat_header(arch, header::TYPE_SYMLINK, stat)
+                })?;
                 self.remember_link(stat, arch);
                 Ok(None)
             }
@@ -300,7 +304,7 @@ impl<W: Write> Packer<'_, W> {
                     whiteout.extend_from_slice(last);
                     let mut wh_name = Vec::new();
                     name::join(parent, &whiteout, &mut wh_name);
-                    return self.emit(&wh_name, header::TYPE_REGULAR, stat, 0, b"", &[]).map(|()| None);
+                    return self.emit(&stat_header(&wh_name, header::TYPE_REGULAR, stat)).map(|()| None);
                 }
                 if self.hardlink(stat, arch)? {
                     return Ok(None);
@@ -311,7 +315,7 @@ impl<W: Write> Packer<'_, W> {
                     _ => header::TYPE_FIFO,
                 };
                 let xattrs = self.xattrs(XattrSource::Child(dir, base)).map_err(err("read xattrs of"))?.1;
-                self.emit_dev(arch, typeflag, stat, dev, &xattrs)?;
+                self.emit(&EntryHeader { dev, xattrs: &xattrs, ..stat_header(arch, typeflag, stat) })?;
                 self.remember_link(stat, arch);
                 Ok(None)
             }
@@ -328,12 +332,12 @@ impl<W: Write> Packer<'_, W> {
         let (opaque, xattrs) = self.xattrs(XattrSource::Fd(fd.as_fd())).map_err(err("read xattrs of"))?;
         let mut dir_name = arch.to_vec();
         dir_name.push(b'/');
-        self.emit(&dir_name, header::TYPE_DIR, stat, 0, b"", &xattrs)?;
+        self.emit(&EntryHeader { xattrs: &xattrs, ..stat_header(&dir_name, header::TYPE_DIR, stat) })?;
         if opaque && self.options.whiteouts == WhiteoutMode::Overlay {
             dir_name.extend_from_slice(WHITEOUT_OPAQUE);
             let mut marker = *stat;
             marker.st_mode = OPAQUE_MARKER_MODE;
-            self.emit(&dir_name, header::TYPE_REGULAR, &marker, 0, b"", &[])?;
+            self.emit(&stat_header(&dir_name, header::TYPE_REGULAR, &marker))?;
         }
         if self.options.one_file_system && stat.st_dev != self.top_dev {
             return Ok(None);
@@ -357,7 +361,7 @@ impl<W: Write> Packer<'_, W> {
         }
         let xattrs = self.xattrs(XattrSource::Fd(fd.as_fd())).map_err(err("read xattrs of"))?.1;
         let size = u64::try_from(stat.st_size).unwrap_or(0);
-        self.emit(arch, header::TYPE_REGULAR, &stat, size, b"", &xattrs)?;
+        self.emit(&EntryHeader { size, xattrs: &xattrs, ..stat_header(arch, header::TYPE_REGULAR, &stat) })?;
         let mut file = std::fs::File::from(fd);
         let mut left = size;
         while left > 0 {
@@ -392,7 +396,7 @@ impl<W: Write> Packer<'_, W> {
         let Some(first) = self.links.get(&(stat.st_dev, stat.st_ino)).cloned() else {
             return Ok(false);
         };
-        self.emit(arch, header::TYPE_HARDLINK, stat, 0, &first, &[])?;
+        self.emit(&EntryHeader { link: &first, ..stat_header(arch, header::TYPE_HARDLINK, stat) })?;
         Ok(true)
     }
 
@@ -402,56 +406,10 @@ impl<W: Write> Packer<'_, W> {
         }
     }
 
-    fn emit(
-        &mut self,
-        arch: &[u8],
-        typeflag: u8,
-        stat: &Stat,
-        size: u64,
-        link: &[u8],
-        xattrs: &[(Vec<u8>, Vec<u8>)],
-    ) -> Result<(), ArchiveError> {
-        self.emit_full(arch, typeflag, stat, size, link, (0, 0), xattrs)
-    }
-
-    fn emit_dev(
-        &mut self,
-        arch: &[u8],
-        typeflag: u8,
-        stat: &Stat,
-        dev: (u32, u32),
-        xattrs: &[(Vec<u8>, Vec<u8>)],
-    ) -> Result<(), ArchiveError> {
-        self.emit_full(arch, typeflag, stat, 0, b"", dev, xattrs)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn emit_full(
-        &mut self,
-        arch: &[u8],
-        typeflag: u8,
-        stat: &Stat,
-        size: u64,
-        link: &[u8],
-        dev: (u32, u32),
-        xattrs: &[(Vec<u8>, Vec<u8>)],
-    ) -> Result<(), ArchiveError> {
+    /// Writes the header blocks of one entry.
+    fn emit(&mut self, entry: &EntryHeader<'_>) -> Result<(), ArchiveError> {
         self.header.clear();
-        header::encode(
-            &EntryHeader {
-                name: arch,
-                typeflag,
-                mode: stat.st_mode & PERM_MASK,
-                uid: u64::from(stat.st_uid),
-                gid: u64::from(stat.st_gid),
-                size,
-                mtime: stat.st_mtime,
-                link,
-                dev,
-                xattrs,
-            },
-            &mut self.header,
-        );
+        header::encode(entry, &mut self.header);
         self.entries += 1;
         let header = std::mem::take(&mut self.header);
         let result = self.out.push(&header);
@@ -492,6 +450,23 @@ impl<W: Write> Packer<'_, W> {
         }
         out.sort();
         Ok((opaque, out))
+    }
+}
+
+/// The header of `arch` with the type, mode, owner and time of `stat`; no contents, link,
+/// device numbers or xattrs until the caller says so.
+fn stat_header<'a>(arch: &'a [u8], typeflag: u8, stat: &Stat) -> EntryHeader<'a> {
+    EntryHeader {
+        name: arch,
+        typeflag,
+        mode: stat.st_mode & PERM_MASK,
+        uid: u64::from(stat.st_uid),
+        gid: u64::from(stat.st_gid),
+        size: 0,
+        mtime: stat.st_mtime,
+        link: b"",
+        dev: (0, 0),
+        xattrs: &[],
     }
 }
 

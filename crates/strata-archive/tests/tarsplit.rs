@@ -89,7 +89,7 @@ fn check(case: &str, archive: &[u8], whiteouts: WhiteoutMode) {
 
 #[test]
 fn reassembly_is_bit_exact() {
-    let privileged = strata_sys::process::is_root();
+    let privileged = common::privileged("reassembly_is_bit_exact (overlay whiteouts as devices)");
     let mut cases: Vec<(String, Vec<u8>)> = vec![
         ("empty stream".into(), Vec::new()),
         ("only end blocks".into(), vec![0; 1024]),
