@@ -25,10 +25,17 @@
 //! | `SizeRw` | [`rw_size`](store::LayerStore::rw_size) |
 //! | `docker commit`: the changes as a layer tar, then a new layer on the image's chain | [`rw_diff_tar`](store::LayerStore::rw_diff_tar) then [`register`](store::LayerStore::register) (the image side is `strata_image::ImageStore::commit`) |
 //! | remove the container's layers | [`remove_rw`](store::LayerStore::remove_rw) |
+//! | start-up: read-write layers whose container is gone | [`all_rw`](store::LayerStore::all_rw), then `remove_rw` |
 //!
 //! The row in `rw_layers` references the image's top layer, so an image layer can never be
 //! collected under a container. Mounts are counted in memory and all of them are undone at
 //! start (strata does not keep containers running across a daemon restart).
+//!
+//! The init callback writes into the init layer's directory (not a mount): paths are relative to
+//! the container's root. `rw_changes` reads only the read-write layer, so what the init layer
+//! holds (`/etc/hosts`, …) never shows in `docker diff`, as with Docker. For commit, stream
+//! `rw_diff_tar` into `strata_image::ImageStore::commit` through a pipe (`std::io::pipe` and a
+//! thread): the tar is never held whole.
 //!
 //! All calls block (file I/O, mounts, SQLite): call them from `spawn_blocking`.
 

@@ -488,6 +488,24 @@ impl LayerStore {
         }))
     }
 
+    /// Every container read-write layer (for the container service's start-up reconcile: a layer
+    /// whose container is gone is removed with [`LayerStore::remove_rw`]).
+    pub fn all_rw(&self) -> LayerResult<Vec<RwLayer>> {
+        let conn = self.db.conn();
+        let mut stmt = conn.prepare("SELECT container_id, mount_id, parent FROM rw_layers")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(container_id, mount_id, parent)| RwLayer {
+                container_id,
+                mount_id,
+                parent: parent.and_then(|p| Digest::parse(&p).ok()),
+            })
+            .collect())
+    }
+
     fn must_rw(&self, container_id: &str) -> LayerResult<RwLayer> {
         self.rw(container_id)?.ok_or_else(|| LayerError::NoRwLayer(container_id.to_owned()))
     }
@@ -785,6 +803,7 @@ mod tests {
                 })
                 .expect("create_rw");
             assert!(matches!(s.create_rw("c1", None, |_| Ok(())), Err(LayerError::RwLayerExists(_))));
+            assert_eq!(s.all_rw().expect("all_rw"), vec![rw.clone()]);
             // The image cannot be collected under the container.
             assert!(s.release("image:x").expect("release").is_empty());
             let root = s.driver().content_dir(&rw.mount_id);
