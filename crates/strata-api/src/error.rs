@@ -52,5 +52,20 @@ impl From<strata_engine::filters::FilterError> for ApiError {
     }
 }
 
+impl From<strata_image::ImageError> for ApiError {
+    fn from(e: strata_image::ImageError) -> ApiError {
+        use strata_image::ImageError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound(_) | E::ReferenceNotFound => ApiError::not_found(message),
+            E::Reference(_) | E::TagWithDigest | E::Config(_) | E::Invalid(_) | E::TooDeep(_) => {
+                ApiError::bad_request(message)
+            }
+            E::Conflict(_) => ApiError::conflict(message),
+            E::Layer(_) | E::Io(_) | E::Sql(_) => ApiError::internal(message),
+        }
+    }
+}
+
 /// Result of a route handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -51,8 +51,11 @@ const ENGINE_MIGRATIONS: Migrations = Migrations {
 
 /// Every component's schema, in dependency order (tables referenced by others come first).
 pub fn schema() -> Vec<Migrations> {
-    vec![ENGINE_MIGRATIONS]
+    vec![ENGINE_MIGRATIONS, strata_layer::LAYER_MIGRATIONS, strata_image::store::IMAGE_MIGRATIONS]
 }
+
+/// Scratch space of image loads under the data-root (emptied at start).
+pub const IMAGE_TMP_DIR: &str = "tmp/images";
 
 /// Errors of engine start-up.
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +71,12 @@ pub enum EngineError {
     Lock(strata_sys::lock::LockError),
     #[error(transparent)]
     Store(#[from] strata_store::StoreError),
-    #[error("storage driver {driver}: {why}")]
-    StorageDriver { driver: &'static str, why: String },
+    #[error("{0}")]
+    StorageDriver(#[from] strata_layer::driver::DriverError),
+    #[error("layer store: {0}")]
+    Layers(#[from] strata_layer::LayerError),
+    #[error("image store: {0}")]
+    Images(#[from] strata_image::ImageError),
     #[error("cannot probe {path}: {source}")]
     Probe { path: PathBuf, source: std::io::Error },
 }
@@ -92,6 +99,8 @@ pub struct Engine {
     storage: StorageFacts,
     runtimes: Vec<RuntimeFacts>,
     started_at: SystemTime,
+    layers: Arc<strata_layer::LayerStore>,
+    images: Arc<strata_image::ImageStore>,
     _lock: DirLock,
 }
 
@@ -111,9 +120,15 @@ impl Engine {
             other => EngineError::Lock(other),
         })?;
 
-        let storage = probe_storage(&config)?;
+        let (storage, driver) = open_storage(&config)?;
         let store = Arc::new(Store::open(&config.data_root.join(DB_FILE), &schema())?);
         let id = engine_id(&store)?;
+        let layers = Arc::new(strata_layer::LayerStore::new(Arc::clone(&store), driver));
+        let images = Arc::new(strata_image::ImageStore::new(
+            Arc::clone(&store),
+            Arc::clone(&layers),
+            &config.data_root.join(IMAGE_TMP_DIR),
+        ));
 
         let mut engine = Engine {
             config,
@@ -123,6 +138,8 @@ impl Engine {
             storage,
             runtimes: Vec::new(),
             started_at: SystemTime::now(),
+            layers,
+            images,
             _lock: lock,
         };
         engine.runtimes = engine.config.runtimes.iter().map(|(name, rc)| RuntimeFacts::probe(name, rc)).collect();
@@ -145,6 +162,11 @@ impl Engine {
     /// reverse of dependency (containers before the volumes and layers they hold).
     fn reconcile(&self) -> Result<(), EngineError> {
         let t0 = Instant::now();
+        self.images.reconcile()?;
+        let report = self.layers.reconcile()?;
+        if report != strata_layer::store::ReconcileReport::default() {
+            tracing::info!(?report, "layer store repaired after an unclean stop");
+        }
         tracing::debug!(elapsed_us = t0.elapsed().as_micros() as u64, "reconcile finished");
         Ok(())
     }
@@ -182,6 +204,16 @@ impl Engine {
     pub fn data_root(&self) -> &Path {
         &self.config.data_root
     }
+
+    /// The layer store (and through it the graph driver).
+    pub fn layers(&self) -> &Arc<strata_layer::LayerStore> {
+        &self.layers
+    }
+
+    /// The image store.
+    pub fn images(&self) -> &Arc<strata_image::ImageStore> {
+        &self.images
+    }
 }
 
 fn create_root(path: &Path, mode: u32) -> Result<(), EngineError> {
@@ -194,47 +226,37 @@ fn create_root(path: &Path, mode: u32) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Picks and checks the storage driver against the filesystem of the data-root.
-fn probe_storage(config: &DaemonConfig) -> Result<StorageFacts, EngineError> {
+/// Picks and checks the storage driver against the filesystem of the data-root, opens it, and
+/// reads what `docker info` shows about it from the machine.
+fn open_storage(config: &DaemonConfig) -> Result<(StorageFacts, Arc<dyn strata_layer::GraphDriver>), EngineError> {
+    use strata_layer::driver::{self, DriverKind};
     let root = &config.data_root;
     let probe_err = |source| EngineError::Probe { path: root.clone(), source };
-    let backing = strata_sys::fsprobe::backing_filesystem(root).map_err(probe_err)?;
-    let d_type = strata_sys::fsprobe::supports_d_type(root).map_err(probe_err)?;
-    let overlay_in_kernel = std::fs::read_to_string("/proc/filesystems")
-        .map(|t| t.lines().any(|l| l.trim_end().ends_with("\toverlay")))
-        .unwrap_or(false);
-    let driver = match config.storage_driver {
-        Some(StorageDriverName::Overlay2) => {
-            if !d_type {
-                return Err(EngineError::StorageDriver {
-                    driver: "overlay2",
-                    why: format!(
-                        "the backing filesystem of {} ({}) does not support d_type, which overlayfs needs to \
-                         find whiteouts; reformat it with d_type (xfs: mkfs.xfs -n ftype=1) or use storage-driver vfs",
-                        root.display(),
-                        backing.docker_name()
-                    ),
-                });
-            }
-            if !overlay_in_kernel {
-                return Err(EngineError::StorageDriver {
-                    driver: "overlay2",
-                    why: "the kernel has no overlay filesystem (modprobe overlay), or use storage-driver vfs".into(),
-                });
-            }
-            StorageDriverName::Overlay2
+    let host = driver::HostStorage::read(root).map_err(probe_err)?;
+    let requested = config.storage_driver.map(|d| match d {
+        StorageDriverName::Overlay2 => DriverKind::Overlay2,
+        StorageDriverName::Vfs => DriverKind::Vfs,
+    });
+    let kind = driver::choose(root, requested, &host)?;
+    let mut status = vec![("Backing Filesystem".to_owned(), host.backing.docker_name())];
+    let graph: Arc<dyn strata_layer::GraphDriver> = match kind {
+        DriverKind::Overlay2 => {
+            let mounter: Arc<dyn strata_layer::mount::Mounter> = Arc::new(strata_layer::mount::KernelMounter);
+            let home = root.join(DriverKind::Overlay2.as_str());
+            let d = driver::overlay2::Overlay2::new(&home, Arc::clone(&mounter))?;
+            let native = driver::overlay2::probe_native_diff(&home, mounter.as_ref());
+            status.push(("Supports d_type".to_owned(), host.d_type.to_string()));
+            status.push(("Native Overlay Diff".to_owned(), native.to_string()));
+            status.push(("userxattr".to_owned(), "false".to_owned()));
+            Arc::new(d)
         }
-        Some(StorageDriverName::Vfs) => StorageDriverName::Vfs,
-        None if d_type && overlay_in_kernel && backing != strata_sys::fsprobe::FsKind::Overlay => {
-            StorageDriverName::Overlay2
-        }
-        None => StorageDriverName::Vfs,
+        DriverKind::Vfs => Arc::new(driver::vfs::Vfs::new(&root.join("vfs").join("dir"))?),
     };
-    let mut status = vec![("Backing Filesystem".to_owned(), backing.docker_name())];
-    if driver == StorageDriverName::Overlay2 {
-        status.push(("Supports d_type".to_owned(), d_type.to_string()));
-    }
-    Ok(StorageFacts { driver, status })
+    let driver_name = match kind {
+        DriverKind::Overlay2 => StorageDriverName::Overlay2,
+        DriverKind::Vfs => StorageDriverName::Vfs,
+    };
+    Ok((StorageFacts { driver: driver_name, status }, graph))
 }
 
 /// The installation id, made once and kept in the database.

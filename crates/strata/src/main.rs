@@ -5,7 +5,6 @@
 //! for `docker` work with `strata`.
 
 mod cmd;
-#[allow(dead_code)] // the listing printer is used by the object commands that build on this skeleton
 mod output;
 #[allow(dead_code)]
 mod tabwriter;
@@ -37,6 +36,23 @@ enum Command {
     Version(cmd::system::VersionArgs),
     /// Display system-wide information
     Info(cmd::system::InfoArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(cmd::image::ImageCommand),
+    /// List images
+    Images(cmd::image::LsArgs),
+    /// Remove one or more images
+    Rmi(cmd::image::RmArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(cmd::image::TagArgs),
+    /// Show the history of an image
+    History(cmd::image::HistoryArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(cmd::image::ImportArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(cmd::image::LoadArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(cmd::image::SaveArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,10 +98,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect(&mut client).await?;
             cmd::system::info(&client, args).await
         }
+        other => {
+            connect(&mut client).await?;
+            use cmd::image::ImageCommand as I;
+            let image_cmd = match other {
+                Command::Image(c) => c,
+                Command::Images(a) => I::Ls(a),
+                Command::Rmi(a) => I::Rm(a),
+                Command::Tag(a) => I::Tag(a),
+                Command::History(a) => I::History(a),
+                Command::Import(a) => I::Import(a),
+                Command::Load(a) => I::Load(a),
+                Command::Save(a) => I::Save(a),
+                Command::Version(_) | Command::Info(_) => unreachable!("handled above"),
+            };
+            cmd::image::run(&client, image_cmd).await
+        }
     }
 }
 
 /// Negotiates the API version before the first real request.
 pub async fn connect(client: &mut Client) -> Result<(), ClientError> {
     client.negotiate().await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

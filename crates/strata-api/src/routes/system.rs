@@ -262,7 +262,7 @@ pub async fn info(ctx: &Ctx) -> ApiResult<Response<Body>> {
         containers_running: 0,
         containers_paused: 0,
         containers_stopped: 0,
-        images: 0,
+        images: e.images().count().unwrap_or(0),
         driver: storage.driver.as_str().to_owned(),
         driver_status: storage.status.iter().map(|(k, v)| [k.clone(), v.clone()]).collect(),
         plugins: Plugins {
