@@ -139,7 +139,11 @@ impl Daemon {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!("stratad exited during start with {status}; log:\n{}", self.log_text());
             }
-            assert!(t0.elapsed() < START_TIMEOUT, "stratad did not answer within {START_TIMEOUT:?}; log:\n{}", self.log_text());
+            assert!(
+                t0.elapsed() < START_TIMEOUT,
+                "stratad did not answer within {START_TIMEOUT:?}; log:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -216,7 +220,8 @@ impl Daemon {
     /// One raw HTTP request with a JSON body.
     pub fn http_json(&self, method: &str, path: &str, body: &serde_json::Value) -> HttpResponse {
         let bytes = serde_json::to_vec(body).expect("encode");
-        request(&self.socket, method, path, &[("Content-Type", "application/json")], Some(&bytes)).expect("http request")
+        request(&self.socket, method, path, &[("Content-Type", "application/json")], Some(&bytes))
+            .expect("http request")
     }
 
     /// One raw HTTP request with explicit headers and body.

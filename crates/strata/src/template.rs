@@ -170,7 +170,8 @@ fn eval(args: &[Arg], row: &Value, methods: &BTreeMap<&str, Method>) -> Result<V
     };
     match &args[0] {
         Arg::Field(path) if path.len() == 1 && methods.contains_key(path[0].as_str()) => {
-            let strings: Vec<String> = args[1..].iter().map(|a| value_of(a).map(|v| to_text(&v))).collect::<Result<_, _>>()?;
+            let strings: Vec<String> =
+                args[1..].iter().map(|a| value_of(a).map(|v| to_text(&v))).collect::<Result<_, _>>()?;
             Ok(methods[path[0].as_str()](row, &strings))
         }
         Arg::Field(_) | Arg::Str(_) if args.len() == 1 => value_of(&args[0]),

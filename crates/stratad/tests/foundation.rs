@@ -87,7 +87,9 @@ fn versions_outside_the_range_are_400_with_docker_texts() {
 #[test]
 fn unknown_routes_and_methods_are_404_json() {
     let d = Daemon::start();
-    for (method, path) in [("GET", "/nope"), ("POST", "/info"), ("DELETE", "/version"), ("GET", "/v1.41/"), ("PUT", "/_ping")] {
+    for (method, path) in
+        [("GET", "/nope"), ("POST", "/info"), ("DELETE", "/version"), ("GET", "/v1.41/"), ("PUT", "/_ping")]
+    {
         let r = d.http(method, path);
         assert_eq!(r.status, 404, "{method} {path}");
         assert_eq!(r.header("Content-Type"), Some("application/json"), "{method} {path}");
@@ -106,8 +108,17 @@ fn garbage_never_takes_the_daemon_down() {
     let bodies: [&[u8]; 5] = [b"", b"{", b"\x00\xff\xfe", b"[1,2,3]", &[b'{'; 100_000]];
     let content_types = ["application/json", "text/plain", "application/x-tar", ""];
     let paths = [
-        "/_ping", "/version", "/info", "/v1.50/info?filters=%7B", "/v1.9.9/info", "/v/info", "/%ff%fe", "/info?x=%zz",
-        "/networks", "/networks/x", "/plugins/x/json",
+        "/_ping",
+        "/version",
+        "/info",
+        "/v1.50/info?filters=%7B",
+        "/v1.9.9/info",
+        "/v/info",
+        "/%ff%fe",
+        "/info?x=%zz",
+        "/networks",
+        "/networks/x",
+        "/plugins/x/json",
     ];
     for path in paths {
         for method in ["GET", "POST", "PUT", "DELETE", "HEAD"] {
