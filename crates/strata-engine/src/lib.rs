@@ -13,6 +13,7 @@ pub mod config;
 pub mod filters;
 pub mod host;
 pub mod runtimes;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,7 +52,7 @@ const ENGINE_MIGRATIONS: Migrations = Migrations {
 
 /// Every component's schema, in dependency order (tables referenced by others come first).
 pub fn schema() -> Vec<Migrations> {
-    vec![ENGINE_MIGRATIONS]
+    vec![ENGINE_MIGRATIONS, strata_volume::MIGRATIONS]
 }
 
 /// Errors of engine start-up.
@@ -72,6 +73,8 @@ pub enum EngineError {
     StorageDriver { driver: &'static str, why: String },
     #[error("cannot probe {path}: {source}")]
     Probe { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Volume(#[from] strata_volume::VolumeError),
 }
 
 /// What `docker info` shows about the storage driver.
@@ -87,6 +90,7 @@ pub struct StorageFacts {
 pub struct Engine {
     config: DaemonConfig,
     store: Arc<Store>,
+    volumes: Arc<strata_volume::Volumes>,
     id: String,
     host: HostFacts,
     storage: StorageFacts,
@@ -114,10 +118,12 @@ impl Engine {
         let storage = probe_storage(&config)?;
         let store = Arc::new(Store::open(&config.data_root.join(DB_FILE), &schema())?);
         let id = engine_id(&store)?;
+        let volumes = Arc::new(strata_volume::Volumes::open(store.clone(), &config.data_root)?);
 
         let mut engine = Engine {
             config,
             store,
+            volumes,
             id,
             host: HostFacts::read(),
             storage,
@@ -145,6 +151,10 @@ impl Engine {
     /// reverse of dependency (containers before the volumes and layers they hold).
     fn reconcile(&self) -> Result<(), EngineError> {
         let t0 = Instant::now();
+        let volumes = self.volumes.reconcile()?;
+        if !volumes.is_empty() {
+            tracing::warn!(?volumes, "repaired volumes left inconsistent by a crash");
+        }
         tracing::debug!(elapsed_us = t0.elapsed().as_micros() as u64, "reconcile finished");
         Ok(())
     }
@@ -155,6 +165,11 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// The volume service.
+    pub fn volumes(&self) -> &Arc<strata_volume::Volumes> {
+        &self.volumes
     }
 
     /// The installation's persistent identity (a random UUID made on first start).

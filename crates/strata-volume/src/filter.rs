@@ -43,21 +43,22 @@ fn all_match(terms: &[LabelTerm], labels: &BTreeMap<String, String>) -> bool {
     terms.iter().all(|t| t.matches(labels))
 }
 
-/// A `name` term: the exact name, or an unanchored regular expression.
+/// A `name` term: the exact name, or an unanchored regular expression. A term that is not a
+/// valid expression matches only the exact name (Docker's rule: such a filter selects nothing
+/// rather than failing).
 #[derive(Debug, Clone)]
 pub struct NamePattern {
     text: String,
-    regex: Regex,
+    regex: Option<Regex>,
 }
 
 impl NamePattern {
-    /// Compiles `text`; an invalid expression is an error (Docker silently matched nothing).
-    pub fn new(text: &str) -> Result<NamePattern, regex::Error> {
-        Ok(NamePattern { text: text.to_owned(), regex: Regex::new(text)? })
+    pub fn new(text: &str) -> NamePattern {
+        NamePattern { text: text.to_owned(), regex: Regex::new(text).ok() }
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        self.text == name || self.regex.is_match(name)
+        self.text == name || self.regex.as_ref().is_some_and(|r| r.is_match(name))
     }
 }
 
@@ -127,7 +128,7 @@ mod tests {
         let f = |dangling, drivers: &[&str], names: &[&str], label_terms: &[&str]| ListFilter {
             dangling,
             drivers: drivers.iter().map(|s| (*s).to_owned()).collect(),
-            names: names.iter().map(|s| NamePattern::new(s).expect("regex")).collect(),
+            names: names.iter().map(|s| NamePattern::new(s)).collect(),
             labels: label_terms.iter().map(|s| LabelTerm::parse(s)).collect(),
         };
         let cases: Vec<(ListFilter, &str, u64, bool)> = vec![
@@ -177,7 +178,8 @@ mod tests {
     }
 
     #[test]
-    fn bad_name_patterns_are_errors() {
-        assert!(NamePattern::new("(").is_err());
+    fn bad_name_patterns_match_only_the_exact_name() {
+        assert!(!NamePattern::new("(").matches("a(b"));
+        assert!(NamePattern::new("(").matches("("));
     }
 }

@@ -182,20 +182,23 @@ impl Volumes {
     }
 
     /// Names a request: a generated name and the anonymous label when it has none; the name
-    /// checked against Docker's rule otherwise.
+    /// checked against Docker's rule otherwise (for the local driver).
     pub(crate) fn name_request(&self, req: CreateRequest) -> Result<Named, VolumeError> {
         let mut labels = req.labels;
+        let driver = req.driver.filter(|d| !d.is_empty()).unwrap_or_else(|| LOCAL_DRIVER.to_owned());
         let name = match req.name.filter(|n| !n.is_empty()) {
-            Some(name) => {
+            // Names are the local driver's rule (a plugin has its own); a request for another
+            // driver fails with "plugin not found" before anything touches the disk.
+            Some(name) if driver == LOCAL_DRIVER => {
                 name::validate(&name).map_err(|source| VolumeError::InvalidName { name: name.clone(), source })?;
                 name
             }
+            Some(name) => name,
             None => {
                 labels.insert(ANONYMOUS_LABEL.to_owned(), String::new());
                 random_name()
             }
         };
-        let driver = req.driver.filter(|d| !d.is_empty()).unwrap_or_else(|| LOCAL_DRIVER.to_owned());
         Ok(Named { name, driver, options: req.options, labels })
     }
 
