@@ -3,6 +3,7 @@
 //! router then answers Docker's `404 page not found`).
 
 pub mod system;
+pub mod volumes;
 
 use http::{Method, Response};
 
@@ -20,6 +21,7 @@ pub async fn route_area(
 ) -> Option<ApiResult<Response<Body>>> {
     match area {
         "system" => system::route(ctx, method, rest, req).await,
+        "volumes" => volumes::route(ctx, method, rest, req).await,
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
         // probing moves on to the next kind.
         "networks" | "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
