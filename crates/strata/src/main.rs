@@ -5,12 +5,9 @@
 //! for `docker` work with `strata`.
 
 mod cmd;
-#[allow(dead_code)] // the listing printer is used by the object commands that build on this skeleton
 mod output;
-#[allow(dead_code)]
 mod tabwriter;
 mod template;
-#[allow(dead_code)]
 mod units;
 
 use std::process::ExitCode;
@@ -37,6 +34,11 @@ enum Command {
     Version(cmd::system::VersionArgs),
     /// Display system-wide information
     Info(cmd::system::InfoArgs),
+    /// Manage volumes
+    Volume {
+        #[command(subcommand)]
+        command: cmd::volume::VolumeCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +83,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(args) => {
             connect(&mut client).await?;
             cmd::system::info(&client, args).await
+        }
+        Command::Volume { command } => {
+            connect(&mut client).await?;
+            cmd::volume::run(&client, command).await
         }
     }
 }
