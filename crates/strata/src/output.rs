@@ -64,8 +64,9 @@ pub fn print_object(value: &Value, format: Option<&str>) -> anyhow::Result<()> {
 }
 
 /// Prints the objects of an `inspect` command as docker does: a JSON array indented by four
-/// spaces (`[]` when none was found), `json` as one compact array, or a template per object.
-pub fn print_inspect(values: &[Value], format: Option<&str>) -> anyhow::Result<()> {
+/// spaces (`[]` when none was found), `json` as one compact array, or a template per object
+/// (with `methods`, e.g. typed views of fields that are `null` on the wire).
+pub fn print_inspect(values: &[Value], format: Option<&str>, methods: &BTreeMap<&str, Method>) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match format {
@@ -81,7 +82,7 @@ pub fn print_inspect(values: &[Value], format: Option<&str>) -> anyhow::Result<(
         Some(f) => {
             let template = Template::parse(f)?;
             for v in values {
-                writeln!(out, "{}", template.render(v, &BTreeMap::new())?)?;
+                writeln!(out, "{}", template.render(v, methods)?)?;
             }
         }
     }

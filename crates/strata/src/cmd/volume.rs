@@ -247,6 +247,18 @@ async fn ls(client: &Client, args: LsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// docker decodes volumes into a typed struct, so a `null` map prints as `map[]` with
+/// `{{.Labels}}` (but stays `null` under `{{json .Labels}}`).
+fn inspect_methods() -> BTreeMap<&'static str, RowMethod> {
+    fn map_or_empty(v: &Value) -> Value {
+        if v.is_null() { json!({}) } else { v.clone() }
+    }
+    BTreeMap::from([
+        ("Labels", (|row: &Value, _: &[String]| map_or_empty(&row["Labels"])) as RowMethod),
+        ("Options", (|row: &Value, _: &[String]| map_or_empty(&row["Options"])) as RowMethod),
+    ])
+}
+
 async fn inspect(client: &Client, args: InspectArgs) -> anyhow::Result<ExitCode> {
     if args.volume.is_empty() {
         return Ok(arg_count_error("inspect", "[OPTIONS] VOLUME [VOLUME...]", "at least 1 argument"));
@@ -259,7 +271,7 @@ async fn inspect(client: &Client, args: InspectArgs) -> anyhow::Result<ExitCode>
             Err(e) => errors.push(e),
         }
     }
-    print_inspect(&found, args.format.as_deref())?;
+    print_inspect(&found, args.format.as_deref(), &inspect_methods())?;
     // As docker: what was found first, then the errors.
     for e in &errors {
         eprintln!("{e}");
