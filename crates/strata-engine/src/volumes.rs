@@ -76,9 +76,12 @@ mod tests {
         f
     }
 
+    /// Filter terms, and the start of the expected error (`None` when valid).
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+
     #[test]
     fn list_filters_are_checked_with_docker_texts() {
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        let cases: &[Case<'_>] = &[
             (&[("dangling", "true"), ("name", "^rv"), ("label", "a=b"), ("driver", "local")], None),
             (&[("bogus", "x")], Some("Invalid filter 'bogus'")),
             (&[("dangling", "maybe")], Some("Invalid filter 'dangling=[maybe]'")),

@@ -30,9 +30,10 @@ pub const MIGRATIONS: Migrations = Migrations {
             options     TEXT NOT NULL DEFAULT '{}',
             created_at  INTEGER NOT NULL,
             quota_kind  TEXT,
-            project_id  INTEGER UNIQUE,
+            project_id  INTEGER,
             size_limit  INTEGER
         ) STRICT, WITHOUT ROWID;
+        CREATE UNIQUE INDEX volumes_by_project_id ON volumes(project_id) WHERE project_id IS NOT NULL;
         CREATE TABLE volume_refs (
             volume  TEXT NOT NULL REFERENCES volumes(name),
             holder  TEXT NOT NULL,
@@ -153,6 +154,42 @@ pub fn list(conn: &Connection, root: &Path) -> rusqlite::Result<Vec<(Volume, u64
     rows.collect()
 }
 
+/// A stored volume borrowed from its row, for listings that write it out without building a
+/// [`Volume`] (thousands of volumes in a few milliseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct VolumeRecord<'a> {
+    pub name: &'a str,
+    pub driver: &'a str,
+    /// The labels as a JSON object (`{}` when none).
+    pub labels_json: &'a str,
+    /// The driver options as a JSON object (`{}` when none).
+    pub options_json: &'a str,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    pub ref_count: u64,
+}
+
+/// Calls `f` with every volume, ordered by name.
+pub fn visit(conn: &Connection, f: &mut dyn FnMut(&VolumeRecord<'_>)) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, driver, labels, options, created_at, (SELECT count(*) FROM volume_refs r WHERE r.volume = v.name)
+         FROM volumes v ORDER BY name",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let rec = VolumeRecord {
+            name: row.get_ref(0)?.as_str()?,
+            driver: row.get_ref(1)?.as_str()?,
+            labels_json: row.get_ref(2)?.as_str()?,
+            options_json: row.get_ref(3)?.as_str()?,
+            created_at: row.get_ref(4)?.as_i64()?,
+            ref_count: row.get_ref(5)?.as_i64()? as u64,
+        };
+        f(&rec);
+    }
+    Ok(())
+}
+
 /// The names of every volume.
 pub fn names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT name FROM volumes")?;
@@ -220,6 +257,24 @@ pub fn delete_for_removal(conn: &Connection, name: &str, trash: &str) -> rusqlit
     Ok(())
 }
 
+/// Deletes, in one statement, the rows of those of `names` that no holder references or has
+/// mounted, and records their removals; returns the deleted volumes (prune's transaction).
+pub fn delete_unused_for_removal(conn: &Connection, root: &Path, names: &[String]) -> rusqlite::Result<Vec<Volume>> {
+    let list = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
+    let mut stmt = conn.prepare_cached(&format!(
+        "DELETE FROM volumes WHERE name IN (SELECT value FROM json_each(?1))
+             AND NOT EXISTS (SELECT 1 FROM volume_refs r WHERE r.volume = volumes.name)
+             AND NOT EXISTS (SELECT 1 FROM volume_mounts m WHERE m.volume = volumes.name)
+         RETURNING {COLUMNS}"
+    ))?;
+    let deleted: Vec<Volume> = stmt.query_map([&list], |r| volume_from_row(root, r))?.collect::<Result<_, _>>()?;
+    let names: Vec<&str> = deleted.iter().map(|v| v.name.as_str()).collect();
+    let list = serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned());
+    conn.prepare_cached("INSERT OR REPLACE INTO volume_removals (name, trash) SELECT value, '' FROM json_each(?1)")?
+        .execute([&list])?;
+    Ok(deleted)
+}
+
 /// Removals that are recorded as pending.
 pub fn removals(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached("SELECT name, trash FROM volume_removals")?;
@@ -229,10 +284,9 @@ pub fn removals(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
 
 /// Marks removals as finished.
 pub fn finish_removals(conn: &Connection, names: &[String]) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached("DELETE FROM volume_removals WHERE name = ?1")?;
-    for n in names {
-        stmt.execute([n])?;
-    }
+    let list = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
+    conn.prepare_cached("DELETE FROM volume_removals WHERE name IN (SELECT value FROM json_each(?1))")?
+        .execute([&list])?;
     Ok(())
 }
 

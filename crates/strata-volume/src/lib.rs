@@ -63,7 +63,7 @@ pub mod quota;
 mod reconcile;
 mod service;
 
-pub use db::{DATA_DIR, MIGRATIONS, Quota, Volume};
+pub use db::{DATA_DIR, MIGRATIONS, Quota, Volume, VolumeRecord};
 pub use error::{Op, VolumeError};
 pub use filter::{ANONYMOUS_LABEL, LabelTerm, ListFilter, NamePattern, PruneFilter};
 pub use holders::{Prepared, add_reference_in, holders_in, release_holder_in, remove_reference_in};

@@ -2,8 +2,9 @@
 //! reference count, for `system df`).
 //!
 //! Prune removes thousands of volumes in one go, so it is built for that: one read to find the
-//! candidates, one transaction that deletes all their rows (and records the removals), the
-//! directories deleted on a few threads outside any lock, one transaction to close the records.
+//! candidates, one statement that deletes all their rows (and records the removals), the
+//! directories measured and moved into the trash on a few threads outside any lock, one
+//! statement to close the records; the trash is emptied in the background.
 //! Volumes someone is working on at that moment (their name is locked) are skipped, not waited
 //! for. Only one prune runs at a time (Docker answers a second one with a conflict).
 
@@ -14,7 +15,7 @@ use crate::db::{self, Volume};
 use crate::error::{Op, VolumeError};
 use crate::filter::PruneFilter;
 use crate::fsops;
-use crate::service::{LOCAL_DRIVER, Volumes};
+use crate::service::{LOCAL_DRIVER, Volumes, random_name};
 
 /// The result of a prune.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,7 +36,9 @@ pub struct VolumeUsage {
     pub ref_count: u64,
 }
 
-/// How many threads delete or measure volume directories at once.
+/// Length of the random names of trash entries.
+const TRASH_NAME_LEN: usize = 24;
+/// How many threads move or measure volume directories at once.
 const WORKERS: usize = 4;
 /// Fewer volumes than this are handled on the calling thread.
 const PARALLEL_THRESHOLD: usize = 64;
@@ -79,40 +82,69 @@ impl Volumes {
             return Ok(PruneReport::default());
         }
         let guard = self.locks.try_lock_free(candidates);
-        let removed: Vec<Volume> = self.store.write(|tx| -> Result<Vec<Volume>, VolumeError> {
-            let mut removed = Vec::with_capacity(guard.names().len());
-            let mut busy = tx.prepare_cached(
-                "SELECT EXISTS(SELECT 1 FROM volume_refs WHERE volume = ?1)
-                     OR EXISTS(SELECT 1 FROM volume_mounts WHERE volume = ?1)",
-            )?;
-            for name in guard.names() {
-                // Re-checked inside the transaction: a holder may have appeared since the read.
-                let Some(v) = db::get(tx, &self.root, name)? else { continue };
-                if busy.query_row([name], |r| r.get::<_, bool>(0))? {
-                    continue;
-                }
-                db::delete_for_removal(tx, name, "")?;
-                removed.push(v);
-            }
-            Ok(removed)
-        })?;
+        // Re-checked inside the transaction: a holder may have appeared since the read.
+        let removed = self.store.write(|tx| db::delete_unused_for_removal(tx, &self.root, guard.names()))?;
+        // Each volume is measured and moved into the trash (no data is deleted on this path:
+        // deleting thousands of directories is slow on filesystems that discard freed blocks);
+        // the trash is emptied by a background thread, and at the next start if need be.
         let outcomes = parallel_map(&removed, |v| {
-            let outcome = self.dispose(v);
+            let outcome = self.move_aside(v);
             crash::point(crash::PRUNE_MIDWAY);
             outcome
         });
         let mut report = PruneReport::default();
         let mut finished = Vec::with_capacity(removed.len());
-        for (v, (size, complete)) in removed.iter().zip(outcomes) {
+        let mut moved = Vec::with_capacity(removed.len());
+        for (v, (size, complete, trash)) in removed.iter().zip(outcomes) {
             report.space_reclaimed += size;
             report.deleted.push(v.name.clone());
             if complete {
                 finished.push(v.name.clone());
             }
+            moved.extend(trash);
         }
         self.store.write(|tx| db::finish_removals(tx, &finished))?;
+        drop(guard);
+        self.empty_trash_later(moved);
         report.deleted.sort();
         Ok(report)
+    }
+
+    /// Measures a pruned volume and moves its directory into the trash: (bytes it held, whether
+    /// its removal is complete as far as the record goes, the trash entry to delete).
+    fn move_aside(&self, v: &Volume) -> (u64, bool, Option<std::path::PathBuf>) {
+        if v.quota.is_some() {
+            let (size, complete) = self.dispose(v);
+            return (size, complete, None);
+        }
+        let size = fsops::tree_size(&v.mountpoint).unwrap_or(0);
+        let trash = self.trash.join(&random_name()[..TRASH_NAME_LEN]);
+        match std::fs::rename(self.root.join(&v.name), &trash) {
+            Ok(()) => (size, true, Some(trash)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (size, true, None),
+            Err(_) => {
+                let (_, complete) = self.dispose(v);
+                (size, complete, None)
+            }
+        }
+    }
+
+    /// Deletes trash entries on a thread of their own. Whatever it cannot delete (a mount was
+    /// left inside) stays for the start-up repair, which unmounts before deleting.
+    fn empty_trash_later(&self, entries: Vec<std::path::PathBuf>) {
+        if entries.is_empty() {
+            return;
+        }
+        let spawned = std::thread::Builder::new().name("volume-trash".into()).spawn(move || {
+            for entry in entries {
+                if let Err(e) = fsops::remove_tree(&entry) {
+                    tracing::warn!(path = %entry.display(), error = %e, "cannot delete a pruned volume; the next start will");
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start deleting pruned volumes; the next start will");
+        }
     }
 
     /// The size and reference count of every local volume without options (what Docker's

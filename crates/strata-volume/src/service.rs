@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -73,6 +74,11 @@ pub(crate) struct Plan {
 pub struct Volumes {
     pub(crate) store: Arc<Store>,
     pub(crate) root: PathBuf,
+    /// `root`, open: directories are made relative to it (no path walk per call).
+    root_fd: OwnedFd,
+    /// Whether the process umask would strip bits of the modes strata sets, so that a `chmod`
+    /// must follow each `mkdir`.
+    umask_interferes: bool,
     pub(crate) trash: PathBuf,
     pub(crate) locks: NameLocks,
     pub(crate) mounter: Arc<dyn Mounter>,
@@ -106,6 +112,13 @@ pub(crate) fn now_secs() -> i64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// The process umask, from `/proc/self/status` (reading it with umask(2) would change it).
+fn process_umask() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
+}
+
 fn is_exists(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::AlreadyExists
 }
@@ -136,11 +149,20 @@ impl Volumes {
         }
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(ROOT_MODE))
             .map_err(|e| VolumeError::io(Op::Reconcile, VOLUMES_DIR, "cannot set the mode of", root.clone(), e))?;
+        let root_fd = rustix::fs::open(
+            &root,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| VolumeError::io(Op::Reconcile, VOLUMES_DIR, "cannot open", root.clone(), e.into()))?;
+        let umask_interferes = process_umask().is_none_or(|m| m & (ROOT_MODE | DATA_DIR_MODE) != 0);
         let max = db::max_project_id(&store.conn())?;
         let next = max.map_or(PROJECT_ID_BASE, |m| m.max(PROJECT_ID_BASE - 1) + 1);
         Ok(Volumes {
             store,
             root,
+            root_fd,
+            umask_interferes,
             trash,
             locks: NameLocks::default(),
             mounter,
@@ -243,7 +265,7 @@ impl Volumes {
     pub(crate) fn make_dirs(&self, plan: &Plan) -> Result<bool, VolumeError> {
         let v = &plan.volume;
         let dir = self.dir_of(&v.name);
-        let made = match std::fs::DirBuilder::new().mode(ROOT_MODE).create(&dir) {
+        let made = match self.mkdir(&v.name, ROOT_MODE) {
             Ok(()) => true,
             Err(e) if is_exists(&e) => false,
             Err(e) => {
@@ -255,6 +277,15 @@ impl Volumes {
             let _ = fsops::remove_tree(&dir);
         }
         result.map(|()| made)
+    }
+
+    /// `mkdir` of `rel` (below the volumes directory) with exactly `mode`.
+    fn mkdir(&self, rel: &str, mode: u32) -> io::Result<()> {
+        rustix::fs::mkdirat(&self.root_fd, rel, rustix::fs::Mode::from_raw_mode(mode))?;
+        if self.umask_interferes {
+            std::fs::set_permissions(self.root.join(rel), std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(())
     }
 
     /// Makes `_data` (with its size limit) if it is missing.
@@ -274,9 +305,8 @@ impl Volumes {
                     VolumeError::Quota { op: Op::Create, name: v.name.clone(), path: data.clone(), source }
                 })
             }
-            None => match std::fs::DirBuilder::new().mode(DATA_DIR_MODE).create(data) {
-                Ok(()) => std::fs::set_permissions(data, std::fs::Permissions::from_mode(DATA_DIR_MODE))
-                    .map_err(|e| VolumeError::io(Op::Create, &v.name, "cannot set the mode of", data.clone(), e)),
+            None => match self.mkdir(&format!("{}/{DATA_DIR}", v.name), DATA_DIR_MODE) {
+                Ok(()) => Ok(()),
                 Err(e) if is_exists(&e) => Ok(()),
                 Err(e) => {
                     Err(VolumeError::io(Op::Create, &v.name, "error while creating volume path", data.clone(), e))
@@ -290,20 +320,67 @@ impl Volumes {
     pub fn create(&self, req: CreateRequest) -> Result<Volume, VolumeError> {
         let named = self.name_request(req)?;
         let _guard = self.lock(Op::Create, &named.name)?;
-        if let Some(existing) = db::get(&self.store.conn(), &self.root, &named.name)? {
-            return check_same_driver(existing, &named);
+        self.create_locked(named)
+    }
+
+    /// [`Volumes::create`] for callers that must not wait (an async thread): `None` when the
+    /// create could block — its name is locked by another operation, or it asks for a size
+    /// limit (quota calls) — so the caller runs [`Volumes::create`] on a blocking thread instead.
+    /// Otherwise the create is a few local syscalls and one small transaction, done at once.
+    pub fn create_now(&self, req: &CreateRequest) -> Option<Result<Volume, VolumeError>> {
+        if req.options.contains_key(options::OPT_SIZE) {
+            return None;
         }
-        let plan = self.plan_new(&named)?;
+        let named = match self.name_request(req.clone()) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        let guard = self.locks.try_lock_free([named.name.clone()]);
+        if guard.names().is_empty() {
+            return None;
+        }
+        Some(self.create_locked(named))
+    }
+
+    /// The create of a named request whose name lock is held.
+    fn create_locked(&self, named: Named) -> Result<Volume, VolumeError> {
+        let existing = || db::get(&self.store.conn(), &self.root, &named.name);
+        // A size limit is applied while making `_data`, which must never happen to an existing
+        // volume: look first. Otherwise the common case (a new volume) is made directly and the
+        // existence check happens in the transaction that inserts the row.
+        if named.options.contains_key(options::OPT_SIZE)
+            && let Some(v) = existing()?
+        {
+            return check_same_driver(v, &named);
+        }
+        let plan = match self.plan_new(&named) {
+            Ok(plan) => plan,
+            // Options are checked for new volumes only: an existing one is returned as it is.
+            Err(e) => return existing()?.map_or(Err(e), |v| check_same_driver(v, &named)),
+        };
         let made = self.make_dirs(&plan)?;
         crash::point(crash::CREATE_AFTER_MKDIR);
-        if let Err(e) = self.store.write(|tx| db::insert(tx, &plan.volume)) {
-            if made {
-                let _ = fsops::remove_tree(&self.dir_of(&plan.volume.name));
+        let inserted = self.store.write(|tx| -> Result<Option<Volume>, VolumeError> {
+            if let Some(v) = db::get(tx, &self.root, &plan.volume.name)? {
+                return Ok(Some(v));
             }
-            return Err(e.into());
+            db::insert(tx, &plan.volume)?;
+            Ok(None)
+        });
+        match inserted {
+            // The volume existed (directories made here replace ones deleted behind our back).
+            Ok(Some(v)) => check_same_driver(v, &named),
+            Ok(None) => {
+                crash::point(crash::CREATE_AFTER_COMMIT);
+                Ok(plan.volume)
+            }
+            Err(e) => {
+                if made {
+                    let _ = fsops::remove_tree(&self.dir_of(&plan.volume.name));
+                }
+                Err(e)
+            }
         }
-        crash::point(crash::CREATE_AFTER_COMMIT);
-        Ok(plan.volume)
     }
 
     /// The volume named `name`.
@@ -319,6 +396,35 @@ impl Volumes {
             .filter(|(v, refs)| filter.matches(&v.name, &v.driver, &v.labels, *refs))
             .map(|(v, _)| v)
             .collect())
+    }
+
+    /// Calls `f` with every volume `filter` selects, ordered by name, borrowed from the database
+    /// (the fast path for listing thousands of volumes). `f` runs while the store is locked: it
+    /// must only format or copy.
+    pub fn visit(&self, filter: &ListFilter, mut f: impl FnMut(&db::VolumeRecord<'_>)) -> Result<(), VolumeError> {
+        let conn = self.store.conn();
+        let no_labels = BTreeMap::new();
+        let mut bad = None;
+        db::visit(&conn, &mut |rec| {
+            let labels = if filter.labels.is_empty() {
+                None
+            } else {
+                match serde_json::from_str::<BTreeMap<String, String>>(rec.labels_json) {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        bad.get_or_insert_with(|| (rec.name.to_owned(), e.to_string()));
+                        return;
+                    }
+                }
+            };
+            if filter.matches(rec.name, rec.driver, labels.as_ref().unwrap_or(&no_labels), rec.ref_count) {
+                f(rec);
+            }
+        })?;
+        match bad {
+            Some((name, why)) => Err(VolumeError::Corrupt { op: Op::Get, name, what: "labels", why }),
+            None => Ok(()),
+        }
     }
 
     /// The holders (container ids) referencing `name`.
@@ -360,6 +466,20 @@ impl Volumes {
     /// A failure moves what is left to the trash (so the name is free again) and leaves the
     /// removal recorded for the next start-up repair.
     pub(crate) fn dispose(&self, v: &Volume) -> (u64, bool) {
+        // The common case, an empty volume, is two `rmdir`s; they fail (and the full walk below
+        // takes over) when anything is in it or mounted on it.
+        if v.quota.is_none() {
+            let rmdir = |rel: &str| match rustix::fs::unlinkat(&self.root_fd, rel, rustix::fs::AtFlags::REMOVEDIR) {
+                Ok(()) | Err(rustix::io::Errno::NOENT) => true,
+                Err(_) => false,
+            };
+            if rmdir(&format!("{}/{DATA_DIR}", v.name)) {
+                crash::point(crash::REMOVE_AFTER_DATA);
+                if rmdir(&v.name) {
+                    return (0, true);
+                }
+            }
+        }
         let dir = self.dir_of(&v.name);
         // A mount left on `_data` (a crash between mount and record) must go first: deleting
         // into it would delete the mounted filesystem's files.

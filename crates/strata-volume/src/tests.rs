@@ -430,12 +430,12 @@ fn concurrent_clients_never_lose_or_duplicate_volumes() {
     std::thread::scope(|s| {
         for t in 0..16 {
             s.spawn(move || {
-                for i in 0..40 {
+                for i in 0..40u32 {
                     let own = format!("t{t}-{i}");
                     volumes.create(req(&own)).expect("create own");
                     volumes.create(req("shared")).expect("create shared");
                     volumes.inspect(&own).expect("inspect own");
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         volumes.remove(&own, false).expect("remove own");
                     }
                     match volumes.remove("shared", true) {

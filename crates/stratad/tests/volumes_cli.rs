@@ -184,14 +184,14 @@ fn docker_volume_prune_and_system_df() {
         .and_then(|s| s.split("\n\n").next())
         .unwrap_or("")
         .to_owned();
-    let widths = anon.len();
-    let want = format!(
-        "{:<w$}   LINKS     SIZE\n{anon}   0         1.5kB\n{:<w$}   0         0B\n{:<w$}   0         0B",
-        "VOLUME NAME",
-        "clia",
-        "clib",
-        w = widths
-    );
+    let w = anon.len();
+    let mut rows = [
+        format!("{anon}   0         1.5kB"),
+        format!("{:<w$}   0         0B", "clia"),
+        format!("{:<w$}   0         0B", "clib"),
+    ];
+    rows.sort();
+    let want = format!("{:<w$}   LINKS     SIZE\n{}", "VOLUME NAME", rows.join("\n"));
     assert_eq!(section, want);
     // API 1.50: anonymous volumes only, unless --all.
     expect(

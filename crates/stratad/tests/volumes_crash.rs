@@ -152,10 +152,10 @@ fn sigkill_under_concurrent_load_leaves_rows_and_directories_in_agreement() {
                             &[("Content-Type", "application/json")],
                             Some(&body),
                         );
-                        if i % 3 == 0 {
+                        if i.is_multiple_of(3) {
                             let _ = request(&socket, "DELETE", &format!("/volumes/{name}"), &[], None);
                         }
-                        if i % 7 == 0 {
+                        if i.is_multiple_of(7) {
                             let _ = request(
                                 &socket,
                                 "POST",

@@ -42,18 +42,18 @@ fn sixty_four_clients_for_thirty_seconds() {
                         let r =
                             request(&socket, "POST", "/volumes/create", &json_ct, Some(&body)).expect("create shared");
                         assert_eq!(r.status, 201, "create {shared}: {}", r.text());
-                        if i % 2 == 0 {
+                        if i.is_multiple_of(2) {
                             let r = request(&socket, "DELETE", &format!("/volumes/{name}"), &[], None).expect("remove");
                             assert_eq!(r.status, 204, "remove {name}: {}", r.text());
                         } else {
                             kept.insert(name);
                         }
-                        if i % 5 == 0 {
+                        if i.is_multiple_of(5) {
                             let r = request(&socket, "DELETE", &format!("/volumes/{shared}?force=1"), &[], None)
                                 .expect("rm");
                             assert_eq!(r.status, 204, "remove {shared}: {}", r.text());
                         }
-                        if i % 10 == 0 {
+                        if i.is_multiple_of(10) {
                             let path = format!("/volumes?filters=%7B%22label%22%3A%7B%22client%3D{c}%22%3Atrue%7D%7D");
                             let r = request(&socket, "GET", &path, &[], None).expect("list");
                             assert_eq!(r.status, 200, "list: {}", r.text());
