@@ -375,6 +375,6 @@ mod tests {
         assert_eq!(r["Links"], "N/A");
         assert_eq!(label_method(&r, &["b".into()]), json!("2"));
         let with_usage = row(&json!({"Name":"v","Labels":null,"UsageData":{"RefCount":2,"Size":1234}}));
-        assert_eq!((with_usage["Links"].as_str(), with_usage["Size"].as_str()), (Some("2"), Some("1.234kB")));
+        assert_eq!((with_usage["Links"].as_str(), with_usage["Size"].as_str()), (Some("2"), Some("1.23kB")));
     }
 }
