@@ -463,3 +463,15 @@ fn concurrent_clients_never_lose_or_duplicate_volumes() {
     dirs.sort();
     assert_eq!(dirs, want, "directories and rows agree");
 }
+
+#[test]
+fn create_now_never_waits() {
+    let f = fixture();
+    assert_eq!(f.volumes.create_now(&req("quick")).expect("free name").expect("created").name, "quick");
+    let busy = f.volumes.locks.lock("taken", locks::LOCK_TIMEOUT).expect("lock");
+    assert!(f.volumes.create_now(&req("taken")).is_none(), "a locked name is left to a blocking thread");
+    drop(busy);
+    assert!(f.volumes.create_now(&with_opts("sized", &[("size", "1m")])).is_none(), "quota calls may be slow");
+    let err = f.volumes.create_now(&req("a")).expect("answered").expect_err("invalid");
+    assert!(err.to_string().contains("too short"));
+}
