@@ -45,11 +45,12 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print
 rss_mb() { awk '/^VmRSS/{printf "%.1f\n", $2/1024}' "/proc/$1/status" 2>/dev/null || echo NA; }
 count() { curl -s --unix-socket "$1" http://localhost/volumes | jq '.Volumes | length'; }
 
-# create NVOL volumes on socket $1 with PAR keep-alive curl clients; prints volumes/s
-bulk_create() {
-  local sock=$1 i c s e ok
+# create volumes FROM..TO (default 1..NVOL) on socket $1 with PAR keep-alive curl clients;
+# prints "ok elapsed_us"
+bulk_create_raw() {
+  local sock=$1 from=${2:-1} to=${3:-$NVOL} i c s e ok
   rm -f "$DIR"/k.*.cfg "$DIR"/codes.*
-  for ((i = 1; i <= NVOL; i++)); do
+  for ((i = from; i <= to; i++)); do
     c=$((i % PAR))
     {
       [ -s "$DIR/k.$c.cfg" ] && echo next
@@ -62,8 +63,14 @@ bulk_create() {
   wait
   e=$(now_us)
   ok=$(cat "$DIR"/codes.* | grep -c '^201$')
-  [ "$ok" -eq "$NVOL" ] || log "only $ok of $NVOL creates succeeded on $sock"
-  awk -v n="$ok" -v us=$((e - s)) 'BEGIN{printf "%.0f\n", n / (us / 1e6)}'
+  [ "$ok" -eq $((to - from + 1)) ] || log "only $ok of $((to - from + 1)) creates succeeded on $sock"
+  echo "$ok $((e - s))"
+}
+# all NVOL at once; prints volumes/s
+bulk_create() {
+  local ok us
+  read -r ok us < <(bulk_create_raw "$1")
+  awk -v n="$ok" -v us="$us" 'BEGIN{printf "%.0f\n", n / (us / 1e6)}'
 }
 
 list_ms() {
@@ -137,13 +144,19 @@ WITH_DOCKER=1
 [ "${SKIP_DOCKER:-0}" = 1 ] && WITH_DOCKER=0
 if [ $WITH_DOCKER = 1 ] && [ ! -S "$REF_SOCK" ]; then echo "no reference dockerd at $REF_SOCK" >&2; exit 1; fi
 
-# ---- creates
-log "strata: creating $NVOL volumes"
-S_CREATE=$(bulk_create "$SSOCK")
+# ---- creates: in halves, strata-docker-docker-strata, so that a drift of the machine's state
+# during the run (the filesystem fills, other load comes and goes) favours neither
+HALF=$((NVOL / 2))
+rate() { awk -v n1="$1" -v u1="$2" -v n2="$3" -v u2="$4" 'BEGIN{printf "%.0f\n", (n1 + n2) / ((u1 + u2) / 1e6)}'; }
+log "creating $NVOL volumes on each daemon"
+read -r s_ok1 s_us1 < <(bulk_create_raw "$SSOCK" 1 "$HALF")
 if [ $WITH_DOCKER = 1 ]; then
-  log "docker: creating $NVOL volumes"
-  D_CREATE=$(bulk_create "$REF_SOCK")
+  read -r d_ok1 d_us1 < <(bulk_create_raw "$REF_SOCK" 1 "$HALF")
+  read -r d_ok2 d_us2 < <(bulk_create_raw "$REF_SOCK" $((HALF + 1)) "$NVOL")
+  D_CREATE=$(rate "$d_ok1" "$d_us1" "$d_ok2" "$d_us2")
 fi
+read -r s_ok2 s_us2 < <(bulk_create_raw "$SSOCK" $((HALF + 1)) "$NVOL")
+S_CREATE=$(rate "$s_ok1" "$s_us1" "$s_ok2" "$s_us2")
 
 # ---- lists and memory
 S_LIST=$(list_ms "$SSOCK")
