@@ -145,6 +145,24 @@ pub fn insert(conn: &Connection, v: &Volume) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Inserts a new volume row unless one of that name exists; true when inserted.
+pub fn insert_new(conn: &Connection, v: &Volume) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO volumes ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(name) DO NOTHING"
+    ))?;
+    let n = stmt.execute(params![
+        v.name,
+        v.driver,
+        encode_map(&v.labels),
+        encode_map(&v.options),
+        v.created_at,
+        v.quota.map(|q| q.kind.as_str()),
+        v.quota.filter(|q| q.kind == QuotaKind::Project).map(|q| i64::from(q.project_id)),
+        v.quota.map(|q| i64::try_from(q.limit_bytes).unwrap_or(i64::MAX)),
+    ])?;
+    Ok(n > 0)
+}
+
 /// Every volume with its reference count, ordered by name.
 pub fn list(conn: &Connection, root: &Path) -> rusqlite::Result<Vec<(Volume, u64)>> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -361,11 +361,19 @@ impl Volumes {
         let made = self.make_dirs(&plan)?;
         crash::point(crash::CREATE_AFTER_MKDIR);
         let inserted = self.store.write(|tx| -> Result<Option<Volume>, VolumeError> {
-            if let Some(v) = db::get(tx, &self.root, &plan.volume.name)? {
-                return Ok(Some(v));
+            if db::insert_new(tx, &plan.volume)? {
+                return Ok(None);
             }
-            db::insert(tx, &plan.volume)?;
-            Ok(None)
+            // The row that conflicted, read in the same transaction.
+            match db::get(tx, &self.root, &plan.volume.name)? {
+                Some(v) => Ok(Some(v)),
+                None => Err(VolumeError::Corrupt {
+                    op: Op::Create,
+                    name: plan.volume.name.clone(),
+                    what: "row",
+                    why: "it conflicts on insert but cannot be read".into(),
+                }),
+            }
         });
         match inserted {
             // The volume existed (directories made here replace ones deleted behind our back).
