@@ -6,6 +6,7 @@
 #   sqlite3         to inspect the metadata database in tests
 #   xfsprogs        loop-mounted XFS for project-quota (volume size) tests
 #   e2fsprogs       loop-mounted ext4 for tests
+#   btrfs-progs     loop-mounted btrfs with quota groups for volume size tests
 #   curl, jq        API calls in the demo and benchmarks
 STRATA_DEPS=(
   "runc:runc"
@@ -13,6 +14,7 @@ STRATA_DEPS=(
   "sqlite3:sqlite3"
   "xfsprogs:mkfs.xfs"
   "e2fsprogs:mkfs.ext4"
+  "btrfs-progs:mkfs.btrfs"
   "curl:curl"
   "jq:jq"
 )

@@ -67,5 +67,24 @@ impl From<strata_image::ImageError> for ApiError {
     }
 }
 
+impl From<strata_volume::VolumeError> for ApiError {
+    fn from(e: strata_volume::VolumeError) -> ApiError {
+        use strata_volume::VolumeError as V;
+        let status = match &e {
+            V::InvalidName { .. }
+            | V::InvalidOption { .. }
+            | V::EmptyLabelKey { .. }
+            | V::NoQuota { .. }
+            | V::InvalidFilter(_) => StatusCode::BAD_REQUEST,
+            V::NotFound { .. } | V::PluginNotFound { .. } => StatusCode::NOT_FOUND,
+            V::NameConflict { .. } | V::InUse { .. } | V::PruneRunning | V::Busy { .. } => StatusCode::CONFLICT,
+            V::Io { .. } | V::Mount { .. } | V::Quota { .. } | V::Corrupt { .. } | V::Store(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
 /// Result of a route handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod filters;
 pub mod host;
 pub mod runtimes;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,7 +52,12 @@ const ENGINE_MIGRATIONS: Migrations = Migrations {
 
 /// Every component's schema, in dependency order (tables referenced by others come first).
 pub fn schema() -> Vec<Migrations> {
-    vec![ENGINE_MIGRATIONS, strata_layer::LAYER_MIGRATIONS, strata_image::store::IMAGE_MIGRATIONS]
+    vec![
+        ENGINE_MIGRATIONS,
+        strata_volume::MIGRATIONS,
+        strata_layer::LAYER_MIGRATIONS,
+        strata_image::store::IMAGE_MIGRATIONS,
+    ]
 }
 
 /// Scratch space of image loads under the data-root (emptied at start).
@@ -79,6 +85,8 @@ pub enum EngineError {
     Images(#[from] strata_image::ImageError),
     #[error("cannot probe {path}: {source}")]
     Probe { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Volume(#[from] strata_volume::VolumeError),
 }
 
 /// What `docker info` shows about the storage driver.
@@ -94,6 +102,7 @@ pub struct StorageFacts {
 pub struct Engine {
     config: DaemonConfig,
     store: Arc<Store>,
+    volumes: Arc<strata_volume::Volumes>,
     id: String,
     host: HostFacts,
     storage: StorageFacts,
@@ -129,10 +138,12 @@ impl Engine {
             Arc::clone(&layers),
             &config.data_root.join(IMAGE_TMP_DIR),
         ));
+        let volumes = Arc::new(strata_volume::Volumes::open(store.clone(), &config.data_root)?);
 
         let mut engine = Engine {
             config,
             store,
+            volumes,
             id,
             host: HostFacts::read(),
             storage,
@@ -162,6 +173,10 @@ impl Engine {
     /// reverse of dependency (containers before the volumes and layers they hold).
     fn reconcile(&self) -> Result<(), EngineError> {
         let t0 = Instant::now();
+        let volumes = self.volumes.reconcile()?;
+        if !volumes.is_empty() {
+            tracing::warn!(?volumes, "repaired volumes left inconsistent by a crash");
+        }
         self.images.reconcile()?;
         let report = self.layers.reconcile()?;
         if report != strata_layer::store::ReconcileReport::default() {
@@ -177,6 +192,11 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// The volume service.
+    pub fn volumes(&self) -> &Arc<strata_volume::Volumes> {
+        &self.volumes
     }
 
     /// The installation's persistent identity (a random UUID made on first start).

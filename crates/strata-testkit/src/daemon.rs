@@ -31,6 +31,7 @@ pub struct Daemon {
     pub exec_root: PathBuf,
     pub log: PathBuf,
     options: DaemonOptions,
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -66,6 +67,10 @@ impl Daemon {
 
     /// Starts a daemon with `options` and waits until it answers `/_ping`.
     pub fn start_with(options: DaemonOptions) -> Daemon {
+        Daemon::build(options, Vec::new())
+    }
+
+    fn build(options: DaemonOptions, env: Vec<(String, String)>) -> Daemon {
         let dir = tempfile::Builder::new().prefix("strata-test-").tempdir().expect("tempdir");
         let root = dir.path().to_owned();
         let mut d = Daemon {
@@ -76,6 +81,7 @@ impl Daemon {
             root,
             dir: Some(dir),
             options,
+            env,
             child: None,
         };
         d.spawn();
@@ -116,7 +122,39 @@ impl Daemon {
             cmd.arg("--config-file").arg(path);
         }
         cmd.args(&self.options.args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
+    }
+
+    /// Starts a daemon with extra environment variables (e.g. `STRATA_CRASH_AT`).
+    pub fn start_with_env(options: DaemonOptions, env: &[(&str, &str)]) -> Daemon {
+        Daemon::build(options, env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    /// Sets (or with `None` removes) an environment variable for the next `start_again`.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            self.env.push((key.to_owned(), v.to_owned()));
+        }
+    }
+
+    /// Waits for a daemon that is expected to exit by itself (an injected crash); returns its
+    /// exit status, or kills it after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let t0 = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if t0.elapsed() < timeout => std::thread::sleep(Duration::from_millis(10)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return None;
+                }
+            }
+        }
     }
 
     fn spawn(&mut self) {

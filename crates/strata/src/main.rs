@@ -6,10 +6,8 @@
 
 mod cmd;
 mod output;
-#[allow(dead_code)]
 mod tabwriter;
 mod template;
-#[allow(dead_code)]
 mod units;
 
 use std::process::ExitCode;
@@ -36,6 +34,11 @@ enum Command {
     Version(cmd::system::VersionArgs),
     /// Display system-wide information
     Info(cmd::system::InfoArgs),
+    /// Manage volumes
+    Volume {
+        #[command(subcommand)]
+        command: cmd::volume::VolumeCommand,
+    },
     /// Manage images
     #[command(subcommand)]
     Image(cmd::image::ImageCommand),
@@ -98,6 +101,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect(&mut client).await?;
             cmd::system::info(&client, args).await
         }
+        Command::Volume { command } => {
+            connect(&mut client).await?;
+            cmd::volume::run(&client, command).await
+        }
         other => {
             connect(&mut client).await?;
             use cmd::image::ImageCommand as I;
@@ -110,7 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Import(a) => I::Import(a),
                 Command::Load(a) => I::Load(a),
                 Command::Save(a) => I::Save(a),
-                Command::Version(_) | Command::Info(_) => unreachable!("handled above"),
+                Command::Version(_) | Command::Info(_) | Command::Volume { .. } => unreachable!("handled above"),
             };
             cmd::image::run(&client, image_cmd).await
         }

@@ -62,3 +62,29 @@ pub fn print_object(value: &Value, format: Option<&str>) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Prints the objects of an `inspect` command as docker does: a JSON array indented by four
+/// spaces (`[]` when none was found), `json` as one compact array, or a template per object
+/// (with `methods`, e.g. typed views of fields that are `null` on the wire).
+pub fn print_inspect(values: &[Value], format: Option<&str>, methods: &BTreeMap<&str, Method>) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        None | Some("") => {
+            let mut buf = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+            serde::Serialize::serialize(values, &mut ser)?;
+            buf.push(b'\n');
+            out.write_all(&buf)?;
+        }
+        Some("json") => writeln!(out, "{}", serde_json::to_string(values)?)?,
+        Some(f) => {
+            let template = Template::parse(f)?;
+            for v in values {
+                writeln!(out, "{}", template.render(v, methods)?)?;
+            }
+        }
+    }
+    Ok(())
+}

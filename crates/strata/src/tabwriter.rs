@@ -51,6 +51,7 @@ mod tests {
     #[test]
     fn wide_cells_get_three_spaces() {
         let out = align(&["A\tB\tC".into(), "a-long-cell-here\tb\tc".into()]);
+        // Three spaces after the widest cell, as `docker volume ls --format 'table …'` prints.
         assert_eq!(out, "A                  B         C\na-long-cell-here   b         c\n");
     }
 }

@@ -47,6 +47,7 @@ fn format_g(value: f64, precision: usize) -> String {
 
 /// "About a minute", "5 seconds", "2 hours" — go-units `HumanDuration`, used in `Status` and
 /// `CREATED` columns.
+#[allow(dead_code)] // for the container and image listings
 pub fn human_duration(d: std::time::Duration) -> String {
     let seconds = d.as_secs();
     if seconds < 1 {

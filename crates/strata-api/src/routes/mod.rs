@@ -4,6 +4,7 @@
 
 pub mod images;
 pub mod system;
+pub mod volumes;
 
 use http::{Method, Response};
 
@@ -22,6 +23,7 @@ pub async fn route_area(
     match area {
         "system" => system::route(ctx, method, rest, req).await,
         "images" => images::route(ctx, method, rest, req).await,
+        "volumes" => volumes::route(ctx, method, rest, req).await,
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
         // probing moves on to the next kind.
         "networks" | "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {

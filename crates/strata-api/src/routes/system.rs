@@ -11,14 +11,55 @@ use crate::http::{ApiRequest, Body, full, json, status};
 use crate::router::Ctx;
 use crate::version::{MAX_API_VERSION, MIN_API_VERSION};
 
-/// Routes under `/system/` (filled by the disk-usage work).
+/// Routes under `/system/`.
 pub async fn route(
-    _ctx: &Ctx,
-    _method: &Method,
-    _rest: &[&str],
+    ctx: &Ctx,
+    method: &Method,
+    rest: &[&str],
     _req: &mut ApiRequest,
 ) -> Option<ApiResult<Response<Body>>> {
-    None
+    match (method, rest) {
+        (&Method::GET, ["df"]) => Some(disk_usage(ctx).await),
+        _ => None,
+    }
+}
+
+/// The object types `/system/df?type=` accepts (API ≥ 1.42).
+const DF_TYPES: [&str; 4] = ["container", "image", "volume", "build-cache"];
+/// From this API version on, `/system/df` honours `type` and drops `BuilderSize`.
+const DF_TYPES_VERSION: crate::version::ApiVersion = crate::version::ApiVersion::new(1, 42);
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DiskUsageBody {
+    layers_size: i64,
+    images: Option<Vec<serde_json::Value>>,
+    containers: Option<Vec<serde_json::Value>>,
+    volumes: Option<Vec<crate::routes::volumes::VolumeBody>>,
+    build_cache: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    builder_size: Option<i64>,
+}
+
+/// `GET /system/df`. The volumes part is complete (sizes and reference counts); images and
+/// containers are empty until those services exist.
+async fn disk_usage(ctx: &Ctx) -> ApiResult<Response<Body>> {
+    let typed = ctx.version >= DF_TYPES_VERSION;
+    let types = if typed { ctx.query.get_all("type") } else { Vec::new() };
+    if let Some(bad) = types.iter().find(|t| !DF_TYPES.contains(t)) {
+        return Err(ApiError::bad_request(format!("unknown object type: {bad}")));
+    }
+    let wants = |t: &str| types.is_empty() || types.contains(&t);
+    let volumes = if wants("volume") { Some(crate::routes::volumes::disk_usage(ctx).await?) } else { None };
+    let body = DiskUsageBody {
+        layers_size: 0,
+        images: wants("image").then(Vec::new),
+        containers: wants("container").then(Vec::new),
+        volumes,
+        build_cache: None,
+        builder_size: (!typed).then_some(0),
+    };
+    Ok(json(StatusCode::OK, &body))
 }
 
 /// `HEAD|GET /_ping`. The `Api-Version` header (added by the router) is what the CLI's version
