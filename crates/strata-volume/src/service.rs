@@ -30,7 +30,8 @@ use crate::quota::{DATA_DIR_MODE, QuotaControl, QuotaKind, SystemQuota};
 
 /// The directory of volumes under the data-root.
 pub const VOLUMES_DIR: &str = "volumes";
-/// Where the remains of volumes whose deletion failed wait for the next repair.
+/// Where pruned volumes wait for the background thread that deletes them, and the remains of
+/// volumes whose deletion failed wait for the next start-up repair. Everything in it is garbage.
 pub const TRASH_DIR: &str = ".trash";
 /// The mode of `<data-root>/volumes` and of each `<volumes>/<name>` (as Docker's): others may
 /// traverse to `_data` but not list the volumes.
