@@ -2,6 +2,7 @@
 //! the path segments after the area name and returns `None` for a route it does not have (the
 //! router then answers Docker's `404 page not found`).
 
+pub mod containers;
 pub mod images;
 pub mod system;
 pub mod volumes;
@@ -22,6 +23,7 @@ pub async fn route_area(
 ) -> Option<ApiResult<Response<Body>>> {
     match area {
         "system" => system::route(ctx, method, rest, req).await,
+        "containers" => containers::route(ctx, method, rest, req).await,
         "images" => images::route(ctx, method, rest, req).await,
         "volumes" => volumes::route(ctx, method, rest, req).await,
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
