@@ -20,9 +20,9 @@ use std::path::PathBuf;
 use rustix::fs::{FileType, OFlags, ResolveFlags};
 use strata_archive::{ApplyOptions, Ownership, PackOptions, WhiteoutMode};
 
+use crate::ViewError;
 use crate::gocompat::{self, go_base, go_file_mode};
 use crate::view::{self, ContainerView, Located, OpenView, clean_components, display};
-use crate::ViewError;
 
 /// End of a tar archive: two zero blocks.
 const TAR_TRAILER: usize = 1024;
@@ -205,9 +205,7 @@ impl PreparedArchive {
             .into_iter()
             .map(|d| {
                 let dest = &self.open.domains[d].dest;
-                PathBuf::from(std::ffi::OsString::from_vec(
-                    dest[domain_dest.len()..].join(&b'/'),
-                ))
+                PathBuf::from(std::ffi::OsString::from_vec(dest[domain_dest.len()..].join(&b'/')))
             })
             .collect();
         let options = PackOptions {
@@ -261,12 +259,7 @@ impl ExtractOptions {
 /// have host sources (a stopped container), a tar extracted at `/` whose entries reach into a
 /// mount further down (`data/x` with a volume at `/data`) writes under the rootfs's `/data`, not
 /// into the volume. With `/proc/<pid>/root` as the rootfs the kernel crosses the mounts.
-pub fn extract<R: Read>(
-    view: &ContainerView,
-    path: &str,
-    input: R,
-    options: &ExtractOptions,
-) -> Result<(), ViewError> {
+pub fn extract<R: Read>(view: &ContainerView, path: &str, input: R, options: &ExtractOptions) -> Result<(), ViewError> {
     let open = OpenView::open(view)?;
     let req = Request::parse(path);
     let target = find(&open, &req, true)?;

@@ -190,7 +190,9 @@ mod tests {
 
     #[test]
     fn base_is_go_filepath_base() {
-        for (path, want) in [("/", "/"), ("", "."), ("/etc/", "etc"), ("/etc/hosts", "hosts"), ("/d/.", "."), ("//", "/")] {
+        for (path, want) in
+            [("/", "/"), ("", "."), ("/etc/", "etc"), ("/etc/hosts", "hosts"), ("/d/.", "."), ("//", "/")]
+        {
             assert_eq!(go_base(path), want, "{path}");
         }
     }

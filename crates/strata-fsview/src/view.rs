@@ -241,7 +241,10 @@ impl OpenView {
     pub fn open_parent(&self, loc: &Located) -> io::Result<(OwnedFd, Vec<u8>)> {
         let fd = self.fd(loc.domain);
         if loc.rel.is_empty() {
-            return Ok((rustix::fs::openat(fd, ".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?, Vec::new()));
+            return Ok((
+                rustix::fs::openat(fd, ".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?,
+                Vec::new(),
+            ));
         }
         let (parent, name) = match loc.rel.iter().rposition(|&b| b == b'/') {
             Some(at) => (&loc.rel[..at], &loc.rel[at + 1..]),

@@ -135,7 +135,8 @@ fn running_container_view_with_a_tmpfs_inside_the_rootfs() {
     let _cache = Mounted(root.join("cache"));
     fs::write(root.join("run/pid"), "42\n").expect("write");
     std::os::unix::fs::symlink("/run", root.join("varrun")).expect("symlink");
-    let tmpfs = |dest: &str, read_only| ViewMount { destination: dest.into(), source: None, read_only, kind: MountKind::Tmpfs };
+    let tmpfs =
+        |dest: &str, read_only| ViewMount { destination: dest.into(), source: None, read_only, kind: MountKind::Tmpfs };
     let view = ContainerView {
         rootfs: root.clone(),
         readonly_rootfs: true,

@@ -177,10 +177,7 @@ fn stat_header_decodes_to_dockers_json() {
     let mtime = filetime(&f.view.rootfs.join("etc/passwd"));
     let st = stat_path(&f.view, "/etc/passwd").expect("stat");
     let json = st.to_json();
-    assert_eq!(
-        json,
-        format!(r#"{{"name":"passwd","size":21,"mode":420,"mtime":"{mtime}","linkTarget":""}}"#)
-    );
+    assert_eq!(json, format!(r#"{{"name":"passwd","size":21,"mode":420,"mtime":"{mtime}","linkTarget":""}}"#));
     assert_eq!(st.header_value(), gocompat::base64(json.as_bytes()));
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
@@ -343,7 +340,10 @@ fn put_checks_the_extraction_point_and_overwrite_rules() {
     let f = Fixture::new();
     let tar = tar_of(|b| raw_entry(b, "x", tar::EntryType::Regular, "", b"x"));
     let err = extract(&f.view, "/etc/passwd", &tar[..], &ExtractOptions::default()).expect_err("file");
-    assert_eq!((err.to_string().as_str(), err.status_class()), ("extraction point is not a directory", StatusClass::BadRequest));
+    assert_eq!(
+        (err.to_string().as_str(), err.status_class()),
+        ("extraction point is not a directory", StatusClass::BadRequest)
+    );
     let err = extract(&f.view, "/nope", &tar[..], &ExtractOptions::default()).expect_err("missing");
     assert_eq!(err.status_class(), StatusClass::NotFound);
 
