@@ -255,10 +255,10 @@ impl ExtractOptions {
 /// directory: `..`, absolute names and symlinks (in the archive or already there) resolve inside
 /// it.
 ///
-/// Entries land in the filesystem that holds the target directory: with a view whose mounts
-/// have host sources (a stopped container), a tar extracted at `/` whose entries reach into a
-/// mount further down (`data/x` with a volume at `/data`) writes under the rootfs's `/data`, not
-/// into the volume. With `/proc/<pid>/root` as the rootfs the kernel crosses the mounts.
+/// Entries land where the container would see them: an archive extracted at `/` whose entries
+/// reach into a mount further down (`data/x` with a volume at `/data`) writes into the volume
+/// (see `extract_split`); with `/proc/<pid>/root` as the rootfs the kernel crosses the mounts
+/// itself.
 pub fn extract<R: Read>(view: &ContainerView, path: &str, input: R, options: &ExtractOptions) -> Result<(), ViewError> {
     let open = OpenView::open(view)?;
     let req = Request::parse(path);
@@ -289,8 +289,188 @@ pub fn extract<R: Read>(view: &ContainerView, path: &str, input: R, options: &Ex
         no_overwrite_dir_non_dir: options.no_overwrite_dir_non_dir,
         sync: false,
     };
-    strata_archive::apply(input, dir.as_fd(), &apply)?;
-    Ok(())
+    let routes = routes_below(&open, &target.physical);
+    if routes.is_empty() {
+        strata_archive::apply(input, dir.as_fd(), &apply)?;
+        Ok(())
+    } else {
+        extract_split(&open, dir, &routes, input, &apply)
+    }
+}
+
+/// A mount (with a host source, a directory) below an extraction point: entries under
+/// `prefix` go there.
+struct Route {
+    prefix: Vec<u8>,
+    domain: usize,
+    read_only: bool,
+    destination: String,
+}
+
+fn routes_below(open: &OpenView, target: &[Vec<u8>]) -> Vec<Route> {
+    let mut routes: Vec<Route> = open
+        .domains_below(target)
+        .into_iter()
+        .filter(|&d| open.domains[d].file_name.is_empty())
+        .map(|d| {
+            let dest = &open.domains[d].dest;
+            Route {
+                prefix: dest[target.len()..].join(&b'/'),
+                domain: d,
+                read_only: open.mount_of(dest).is_some_and(|m| m.read_only),
+                destination: display(dest),
+            }
+        })
+        .collect();
+    // Longest prefix first: the innermost mount takes its entries.
+    routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+    routes
+}
+
+/// One filesystem's share of a split archive: a tar stream re-encoded into a pipe, applied by
+/// its own thread.
+struct Sink {
+    builder: tar::Builder<io::PipeWriter>,
+    applier: std::thread::JoinHandle<Result<strata_archive::ApplyReport, strata_archive::ArchiveError>>,
+}
+
+impl Sink {
+    fn spawn(dir: std::os::fd::OwnedFd, options: ApplyOptions) -> io::Result<Sink> {
+        let (reader, writer) = io::pipe()?;
+        let applier = std::thread::Builder::new()
+            .name("cp-extract".into())
+            .spawn(move || strata_archive::apply(reader, dir.as_fd(), &options))?;
+        Ok(Sink { builder: tar::Builder::new(writer), applier })
+    }
+
+    /// Ends the stream and waits for the applier; its error wins over ours (a write into a
+    /// pipe whose reader gave up only says that it did).
+    fn finish(self) -> Result<(), ViewError> {
+        let ended = self.builder.into_inner().map(drop);
+        match self.applier.join() {
+            Ok(Ok(_)) => ended.map_err(|source| ViewError::Archive(strata_archive::ArchiveError::Write { source })),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(ViewError::Io {
+                op: "extract",
+                path: String::new(),
+                source: io::Error::other("extractor thread panicked"),
+            }),
+        }
+    }
+}
+
+/// Extraction when mounts lie below the extraction point and the view reaches them by their
+/// host sources (a stopped container): the archive is split by entry name, each mount's entries
+/// re-based onto its root and applied there, confined to it, the rest applied at the extraction
+/// point. Re-encoding keeps names, types, modes, owners, whole-second times and links; PAX-only
+/// details (sub-second times, xattrs) of the split entries are not carried over. Entries for a
+/// read-only mount are refused.
+fn extract_split<R: Read>(
+    open: &OpenView,
+    main_dir: std::os::fd::OwnedFd,
+    routes: &[Route],
+    input: R,
+    options: &ApplyOptions,
+) -> Result<(), ViewError> {
+    use std::os::unix::ffi::OsStrExt;
+    let as_path = |b: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(b));
+    let read_err = |entries: u64| {
+        move |source| ViewError::Archive(strata_archive::ArchiveError::Read { entries, offset: 0, source })
+    };
+    let mut main_dir = Some(main_dir);
+    let mut sinks: std::collections::HashMap<Option<usize>, Sink> = std::collections::HashMap::new();
+    let mut archive = tar::Archive::new(input);
+    let result = (|| -> Result<(), ViewError> {
+        for (read, entry) in (0u64..).zip(archive.entries().map_err(read_err(0))?) {
+            let mut entry = entry.map_err(read_err(read))?;
+            let index = read + 1;
+            let raw = entry.path_bytes().into_owned();
+            let mut name = Vec::new();
+            strata_archive::name::normalize(&raw, &mut name).map_err(|e| {
+                ViewError::Archive(strata_archive::ArchiveError::Refused {
+                    index,
+                    name: String::from_utf8_lossy(&raw).into_owned(),
+                    reason: e.reason().into(),
+                })
+            })?;
+            let route = routes.iter().position(|r| under(&name, &r.prefix));
+            let rebase = |n: &[u8]| -> Vec<u8> {
+                let rest = match route {
+                    Some(i) => n[routes[i].prefix.len()..].strip_prefix(b"/").unwrap_or_default().to_vec(),
+                    None => n.to_vec(),
+                };
+                if rest.is_empty() { b".".to_vec() } else { rest }
+            };
+            if let Some(i) = route
+                && routes[i].read_only
+            {
+                return Err(ViewError::ReadOnlyMount {
+                    path: String::from_utf8_lossy(&raw).into_owned(),
+                    destination: routes[i].destination.clone(),
+                });
+            }
+            let sink = match sinks.entry(route) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let dir = match route {
+                        None => main_dir.take().ok_or_else(|| ViewError::Io {
+                            op: "extract",
+                            path: String::new(),
+                            source: io::Error::other("extraction point already in use"),
+                        })?,
+                        Some(i) => view::openat2_retry(
+                            open.fd(routes[i].domain),
+                            b".",
+                            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                            ResolveFlags::IN_ROOT,
+                        )
+                        .map_err(ViewError::io("open mount", routes[i].destination.clone()))?,
+                    };
+                    v.insert(Sink::spawn(dir, *options).map_err(ViewError::io("start extractor", ""))?)
+                }
+            };
+            let mut header = entry.header().clone();
+            let kind = header.entry_type();
+            let new_name = as_path(&rebase(&name));
+            let written = if kind.is_symlink() || kind.is_hard_link() {
+                let link = entry.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default();
+                let link = if kind.is_hard_link() {
+                    // Hard link targets are archive names: same normalization and re-basing.
+                    // One that leaves the root is passed on as it is, for the extractor to refuse.
+                    let mut target = Vec::new();
+                    match strata_archive::name::normalize(&link, &mut target) {
+                        Err(_) => link,
+                        Ok(()) if route.is_none_or(|i| under(&target, &routes[i].prefix)) => rebase(&target),
+                        Ok(()) => target,
+                    }
+                } else {
+                    link
+                };
+                sink.builder.append_link(&mut header, &new_name, as_path(&link))
+            } else {
+                sink.builder.append_data(&mut header, &new_name, &mut entry)
+            };
+            written.map_err(|source| ViewError::Archive(strata_archive::ArchiveError::Write { source }))?;
+        }
+        Ok(())
+    })();
+    let mut outcome = result;
+    for (_, sink) in sinks {
+        let finished = sink.finish();
+        // An extractor's own error explains a failed write into its pipe: prefer it.
+        if let Err(e) = finished
+            && (outcome.is_ok()
+                || matches!(outcome, Err(ViewError::Archive(strata_archive::ArchiveError::Write { .. }))))
+        {
+            outcome = Err(e);
+        }
+    }
+    outcome
+}
+
+/// Whether normalized archive name `name` is `prefix` or below it.
+fn under(name: &[u8], prefix: &[u8]) -> bool {
+    name.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
 }
 
 /// `GET /containers/{id}/export`: the container's root filesystem, flattened, as a tar written

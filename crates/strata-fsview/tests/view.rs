@@ -278,6 +278,25 @@ fn put_lands_in_the_mount_that_holds_the_target() {
     extract(&f.view, "/srv/datalink", &tar[..], &ExtractOptions::default()).expect("through link");
     assert_eq!(fs::read_to_string(f.base.join("vol/sub/new.txt")).expect("in volume"), "copied\n");
 
+    // An archive extracted above a mount is split: what is under /data goes into the volume.
+    let spanning = tar_of(|b| {
+        raw_entry(b, "data/", tar::EntryType::Directory, "", b"");
+        raw_entry(b, "data/deep/x", tar::EntryType::Regular, "", b"deep\n");
+        raw_entry(b, "./data/hl", tar::EntryType::Link, "data/deep/x", b"");
+        raw_entry(b, "etc/y", tar::EntryType::Regular, "", b"rootfs\n");
+        raw_entry(b, "data/ln", tar::EntryType::Symlink, "/etc/y", b"");
+    });
+    extract(&f.view, "/", &spanning[..], &ExtractOptions::default()).expect("spanning");
+    assert_eq!(fs::read_to_string(f.base.join("vol/deep/x")).expect("in volume"), "deep\n");
+    assert_eq!(fs::read_to_string(f.base.join("vol/hl")).expect("hardlink in volume"), "deep\n");
+    assert_eq!(fs::read_link(f.base.join("vol/ln")).expect("symlink in volume"), Path::new("/etc/y"));
+    assert_eq!(fs::read_to_string(f.view.rootfs.join("etc/y")).expect("in rootfs"), "rootfs\n");
+    assert!(!f.view.rootfs.join("data/deep").exists());
+    let into_ro = tar_of(|b| raw_entry(b, "ro/x", tar::EntryType::Regular, "", b"x"));
+    let err = extract(&f.view, "/", &into_ro[..], &ExtractOptions::default()).expect_err("ro below");
+    assert_eq!(err.to_string(), "mounted volume is marked read-only");
+    assert!(!f.base.join("robind/x").exists());
+
     // Through /abs_etc -> /etc: the container's /etc.
     extract(&f.view, "/abs_etc/", &tar[..], &ExtractOptions::default()).expect("into etc");
     assert!(f.view.rootfs.join("etc/new.txt").exists());
@@ -302,6 +321,13 @@ fn put_is_confined_whatever_the_archive_says() {
         // Through a symlink the container already has.
         tar_of(|b| raw_entry(b, "escape/secret/pwned", tar::EntryType::Regular, "", b"x")),
         tar_of(|b| raw_entry(b, "hl", tar::EntryType::Link, "../../../secret/keep", b"")),
+        // Split into the volume, then escape attempts from there.
+        tar_of(|b| {
+            raw_entry(b, "data/evil", tar::EntryType::Symlink, "../../../../..", b"");
+            raw_entry(b, "data/evil/secret/pwned", tar::EntryType::Regular, "", b"x");
+            raw_entry(b, "data/../../secret/pwned2", tar::EntryType::Regular, "", b"x");
+        }),
+        tar_of(|b| raw_entry(b, "data/hl", tar::EntryType::Link, "../secret/keep", b"")),
     ];
     for (i, tar) in hostile.iter().enumerate() {
         for target in ["/", "/srv", "/data"] {
