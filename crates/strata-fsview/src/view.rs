@@ -98,6 +98,8 @@ pub(crate) struct Domain {
     /// For a mounted *file*: its name inside `fd` (the source's parent directory). Empty for
     /// directories.
     pub file_name: Vec<u8>,
+    /// Index into [`ContainerView::mounts`]; `None` for the rootfs.
+    pub mount: Option<usize>,
 }
 
 /// A view with every domain opened once.
@@ -156,9 +158,9 @@ impl OpenView {
         let root = open_dir(&view.rootfs).map_err(|e| ViewError::InvalidView {
             reason: format!("cannot open rootfs {}: {e}", view.rootfs.display()),
         })?;
-        let mut domains = vec![Domain { dest: Vec::new(), fd: root, file_name: Vec::new() }];
+        let mut domains = vec![Domain { dest: Vec::new(), fd: root, file_name: Vec::new(), mount: None }];
         let mut mount_dests = Vec::new();
-        for mount in &view.mounts {
+        for (index, mount) in view.mounts.iter().enumerate() {
             if !mount.destination.starts_with('/') {
                 return Err(ViewError::InvalidView {
                     reason: format!("mount destination {:?} is not absolute", mount.destination),
@@ -183,9 +185,34 @@ impl OpenView {
                 let name = source.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
                 (open_dir(parent).map_err(invalid)?, name)
             };
-            domains.push(Domain { dest, fd, file_name });
+            domains.push(Domain { dest, fd, file_name, mount: Some(index) });
         }
-        Ok(OpenView { view: view.clone(), domains, mount_dests })
+        let mut open = OpenView { view: view.clone(), domains, mount_dests };
+        open.place_mounts();
+        Ok(open)
+    }
+
+    /// Moves each mount to where the runtime really mounted it: runc resolves a destination
+    /// inside the rootfs, following symlinks (`-v x:/var/run` lands on `/run` when the image has
+    /// `/var/run -> /run`), parents before children. A destination that cannot be resolved
+    /// stays where it is written.
+    fn place_mounts(&mut self) {
+        /// A name no path can contain, to take a mount out of the way while it is placed.
+        const UNPLACED: &[u8] = b"\0";
+        let mut order: Vec<usize> = (0..self.mount_dests.len()).collect();
+        order.sort_by_key(|&m| self.mount_dests[m].len());
+        for m in order {
+            let lexical = self.mount_dests[m].clone();
+            let domain = self.domains.iter().position(|d| d.mount == Some(m));
+            if let Some(d) = domain {
+                self.domains[d].dest = vec![UNPLACED.to_vec()];
+            }
+            let physical = self.resolve(lexical.clone(), true).unwrap_or(lexical);
+            if let Some(d) = domain {
+                self.domains[d].dest = physical.clone();
+            }
+            self.mount_dests[m] = physical;
+        }
     }
 
     pub fn fd(&self, domain: usize) -> BorrowedFd<'_> {

@@ -406,3 +406,41 @@ fn export_is_the_rootfs_without_mount_contents() {
     assert_eq!(got.get("srv/datalink"), Some(&Entry::Link("/data/sub".into())));
     assert!(!got.keys().any(|k| k.starts_with('/') || k.starts_with("./") || k.is_empty()), "{got:?}");
 }
+
+#[test]
+fn mounts_are_placed_where_the_runtime_puts_them() {
+    // Debian-style images have /var/run -> /run; runc mounts `-v x:/var/run` on /run.
+    let f = Fixture::new();
+    fs::create_dir_all(f.view.rootfs.join("run")).expect("mkdir");
+    fs::write(f.view.rootfs.join("run/under"), "rootfs").expect("write");
+    fs::create_dir_all(f.view.rootfs.join("var")).expect("mkdir");
+    symlink("../run", f.view.rootfs.join("var/run")).expect("symlink");
+    fs::create_dir_all(f.base.join("runvol")).expect("mkdir");
+    fs::write(f.base.join("runvol/pid"), "42\n").expect("write");
+    let mut view = f.view.clone();
+    view.mounts.push(ViewMount {
+        destination: "/var/run".into(),
+        source: Some(f.base.join("runvol")),
+        read_only: false,
+        kind: MountKind::Volume,
+    });
+    assert_eq!(stat_path(&view, "/run/pid").expect("stat").size, 3);
+    assert_eq!(stat_path(&view, "/var/run/pid").expect("stat").size, 3);
+    assert!(stat_path(&view, "/run/under").is_err());
+    let tar = tar_of(|b| raw_entry(b, "x", tar::EntryType::Regular, "", b"x"));
+    extract(&view, "/var/run", &tar[..], &ExtractOptions::default()).expect("put");
+    assert!(f.base.join("runvol/x").exists());
+    let prepared = prepare_archive(&view, "/").expect("prepare");
+    let mut out = Vec::new();
+    prepared.write_to(&mut out).expect("get");
+    let got = list(&out);
+    assert_eq!(got.get("./run/pid"), Some(&file("42\n")));
+    assert_eq!(got.get("./var/run"), Some(&Entry::Link("../run".into())));
+    assert!(!got.contains_key("./run/under"));
+}
+
+#[test]
+fn a_prepared_archive_can_move_to_a_blocking_thread() {
+    fn is_send<T: Send + 'static>() {}
+    is_send::<strata_fsview::PreparedArchive>();
+}
