@@ -13,7 +13,7 @@
 //! | `GET /archive?path=` | [`prepare_archive`] (404 before the body) → [`PreparedArchive::stat`] for the header → [`PreparedArchive::write_to`] |
 //! | `PUT /archive?path=&noOverwriteDirNonDir=&copyUIDGID=` | [`extract`] |
 //! | `GET /export` | [`export`] |
-//! | `GET /changes` | `strata_layer::LayerStore::rw_changes` (read natively from the overlay upper dir) |
+//! | `GET /changes` | `strata_layer::LayerStore::rw_changes` (read natively from the overlay upper dir, in Docker's order and with its rules); keep runtime mount points out of it with [`populate_init_layer`] in `create_rw`'s init callback |
 //!
 //! Paths are resolved inside the view ([`view`] explains how): symlinks as the container sees
 //! them, never reaching the host outside the rootfs and the mount sources. Archives go through
@@ -24,8 +24,10 @@
 mod archive;
 mod error;
 pub mod gocompat;
+pub mod init_layer;
 pub mod view;
 
 pub use archive::{ExtractOptions, PathStat, PreparedArchive, export, extract, prepare_archive, stat_path};
 pub use error::{StatusClass, ViewError};
+pub use init_layer::populate_init_layer;
 pub use view::{ContainerView, MAX_SYMLINKS, MountKind, ViewMount, resolve};

@@ -164,3 +164,46 @@ fn running_container_view_with_a_tmpfs_inside_the_rootfs() {
     assert_eq!(has(&got, "run/pid"), None);
     assert_eq!(has(&got, "varrun").as_deref(), Some(""));
 }
+
+#[test]
+fn runtime_mount_points_from_the_init_layer_leave_the_upper_dir_empty() {
+    if !strata_testkit::require_root("runtime_mount_points_from_the_init_layer_leave_the_upper_dir_empty") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path();
+    for d in ["image/etc", "image/bin", "init", "upper", "work", "merged"] {
+        fs::create_dir_all(base.join(d)).expect("mkdir");
+    }
+    fs::write(base.join("image/etc/passwd"), "root:x:0:0\n").expect("write");
+    strata_fsview::populate_init_layer(&base.join("init"), |p| base.join("image").join(p).exists()).expect("init");
+    let merged = base.join("merged");
+    let data = format!(
+        "lowerdir={}:{},upperdir={},workdir={},index=off,redirect_dir=off",
+        base.join("init").display(),
+        base.join("image").display(),
+        base.join("upper").display(),
+        base.join("work").display()
+    );
+    strata_sys::mountcall::mount("overlay", &merged, "overlay", 0, &data).expect("mount overlay");
+    let _root = Mounted(merged.clone());
+    // What runc mounts on every container: all mount points exist, nothing is created.
+    fs::write(base.join("hosts"), "127.0.0.1 localhost\n").expect("write");
+    let bind = rustix::mount::MountFlags::BIND.bits() as u64;
+    let mut mounted = Vec::new();
+    for (src, dest, fstype, flags) in [
+        (base.join("hosts"), "etc/hosts", "", bind),
+        (base.join("hosts"), "etc/hostname", "", bind),
+        (base.join("hosts"), "etc/resolv.conf", "", bind),
+        (PathBuf::from("tmpfs"), "dev/shm", "tmpfs", 0),
+        (PathBuf::from("tmpfs"), "proc", "tmpfs", 0),
+        (PathBuf::from("tmpfs"), "sys", "tmpfs", 0),
+    ] {
+        let target = merged.join(dest);
+        strata_sys::mountcall::mount(&src.to_string_lossy(), &target, fstype, flags, "").expect(dest);
+        mounted.push(Mounted(target));
+    }
+    drop(mounted);
+    let upper: Vec<_> = fs::read_dir(base.join("upper")).expect("read upper").collect();
+    assert!(upper.is_empty(), "runtime mounts changed the read-write layer: {upper:?}");
+}
