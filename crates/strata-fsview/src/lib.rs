@@ -20,6 +20,44 @@
 //! `strata-archive`, whose extractor and packer are confined the same way.
 //!
 //! Everything blocks: call from `spawn_blocking`.
+//!
+//! # Wiring it into the engine
+//!
+//! ```rust,ignore
+//! // The view. Stopped container: mount the layers for the call.
+//! let rootfs = layers.mount_rw(&id)?;                       // unmount_rw when done
+//! let view = ContainerView {
+//!     rootfs,
+//!     readonly_rootfs: plan.readonly_rootfs,
+//!     mounts: plan.mounts.iter().map(|m| ViewMount {
+//!         destination: m.destination.clone(),
+//!         source: host_source(m),                           // volume _data / bind source; None for tmpfs
+//!         read_only: m.read_only,
+//!         kind: /* Volume | Bind | Tmpfs */,
+//!     }).collect(),
+//! };
+//! // Running container: the same, or (tmpfs contents included) everything through its root:
+//! let view = ContainerView { rootfs: format!("/proc/{pid}/root").into(), mounts: /* same, source: None */, .. };
+//!
+//! // HEAD /archive
+//! let stat = stat_path(&view, &path)?;                      // 404: err.docker_message(&name)
+//! header("X-Docker-Container-Path-Stat", stat.header_value());
+//! // GET /archive: resolve (and 404) before the body starts, then stream
+//! let prepared = prepare_archive(&view, &path)?;
+//! header("X-Docker-Container-Path-Stat", prepared.stat().header_value());
+//! spawn_blocking(move || prepared.write_to(pipe_writer));   // Content-Type: application/x-tar
+//! // PUT /archive (body may be chunked; plain, gzip or zstd)
+//! extract(&view, &path, body_reader, &ExtractOptions {
+//!     no_overwrite_dir_non_dir, copy_uid_gid, container_user /* Config.User resolved in the container */,
+//! })?;
+//! // GET /export (use the merged directory, not /proc/<pid>/root)
+//! export(&view, pipe_writer)?;
+//! ```
+//!
+//! Keep the merged directory mounted until the call returns (for `GET`, until `write_to`
+//! returns). The paths are only used when the view is opened: from then on everything goes
+//! through file descriptors, so a (detaching) unmount in the middle of a copy cannot switch it to
+//! the empty directory under the mount point.
 
 mod archive;
 mod error;
