@@ -207,3 +207,56 @@ fn runtime_mount_points_from_the_init_layer_leave_the_upper_dir_empty() {
     let upper: Vec<_> = fs::read_dir(base.join("upper")).expect("read upper").collect();
     assert!(upper.is_empty(), "runtime mounts changed the read-write layer: {upper:?}");
 }
+
+/// Kills and reaps the child on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn proc_pid_root_shows_mounts_of_another_mount_namespace() {
+    if !strata_testkit::require_root("proc_pid_root_shows_mounts_of_another_mount_namespace") {
+        return;
+    }
+    // A process in its own mount namespace with a tmpfs the host's namespace does not see, as
+    // a running container's tmpfs.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("ctr-tmpfs");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let script = format!("mount -t tmpfs t '{0}' && echo inside > '{0}/f' && exec sleep 60", dir.display());
+    let child = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .spawn()
+        .expect("unshare");
+    let child = Child(child);
+    let root = PathBuf::from(format!("/proc/{}/root", child.0.id()));
+    let seen = root.join(dir.strip_prefix("/").expect("absolute"));
+    for _ in 0..100 {
+        if seen.join("f").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!dir.join("f").exists(), "the tmpfs is private to the child's namespace");
+    let view = ContainerView {
+        rootfs: root,
+        readonly_rootfs: true,
+        mounts: vec![ViewMount {
+            destination: dir.to_string_lossy().into_owned(),
+            source: None,
+            read_only: false,
+            kind: MountKind::Tmpfs,
+        }],
+    };
+    let path = dir.to_string_lossy().into_owned();
+    let mut tar = Vec::new();
+    prepare_archive(&view, &path).expect("prepare").write_to(&mut tar).expect("get");
+    assert_eq!(has(&names(&tar), "ctr-tmpfs/f").as_deref(), Some("inside\n"));
+    extract(&view, &path, &one_file("copied", b"c", 0)[..], &ExtractOptions::default()).expect("put into tmpfs");
+    assert!(seen.join("copied").exists() && !dir.join("copied").exists());
+}
