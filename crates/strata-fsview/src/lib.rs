@@ -13,7 +13,7 @@
 //! | `GET /archive?path=` | [`prepare_archive`] (404 before the body) → [`PreparedArchive::stat`] for the header → [`PreparedArchive::write_to`] |
 //! | `PUT /archive?path=&noOverwriteDirNonDir=&copyUIDGID=` | [`extract`] |
 //! | `GET /export` | [`export`] |
-//! | `GET /changes` | `strata_layer::LayerStore::rw_changes` (read natively from the overlay upper dir, in Docker's order and with its rules); keep runtime mount points out of it with [`populate_init_layer`] in `create_rw`'s init callback |
+//! | `GET /changes` | `strata_layer::LayerStore::rw_changes` (read natively from the overlay upper dir; matches the reference Docker 20.10 here); keep runtime mount points out of it with [`populate_init_layer`] in `create_rw`'s init callback |
 //!
 //! Paths are resolved inside the view ([`view`] explains how): symlinks as the container sees
 //! them, never reaching the host outside the rootfs and the mount sources. Archives go through

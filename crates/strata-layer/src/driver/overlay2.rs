@@ -17,7 +17,7 @@
 //! Because redirects are off, the upper directory is always the whole diff of a container:
 //! [`GraphDriver::changes`] reads it natively instead of comparing trees.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
@@ -262,7 +262,8 @@ impl GraphDriver for Overlay2 {
         let upper = self.content_dir(id);
         let lowers = self.lower_diff_dirs(id)?;
         let mut out = Vec::new();
-        walk_upper(&upper, &upper, &lowers, &mut out, &mut HashSet::new())?;
+        walk_upper(&upper, &upper, &lowers, &mut out)?;
+        out.sort();
         Ok(out)
     }
 
@@ -286,22 +287,21 @@ impl GraphDriver for Overlay2 {
     }
 }
 
-/// What `rel` is in the stack `lowers` (top first), honouring whiteouts and opaque dirs; `None`
-/// when nothing below shows there.
-fn visible_below(lowers: &[PathBuf], rel: &Path) -> Option<std::fs::Metadata> {
+/// Whether `rel` exists in the stack `lowers` (top first), honouring whiteouts and opaque dirs.
+fn exists_below(lowers: &[PathBuf], rel: &Path) -> bool {
     for lower in lowers {
         let p = lower.join(rel);
         match std::fs::symlink_metadata(&p) {
-            Ok(md) => return if is_whiteout(&md) { None } else { Some(md) },
+            Ok(md) => return !is_whiteout(&md),
             Err(_) => {
                 // An opaque parent in this layer hides everything further down.
                 if rel.ancestors().skip(1).any(|a| !a.as_os_str().is_empty() && is_opaque(&lower.join(a))) {
-                    return None;
+                    return false;
                 }
             }
         }
     }
-    None
+    false
 }
 
 fn is_whiteout(md: &std::fs::Metadata) -> bool {
@@ -313,66 +313,22 @@ fn is_opaque(dir: &Path) -> bool {
     matches!(rustix::fs::lgetxattr(dir, OPAQUE_XATTR, &mut buf), Ok(1) if buf[0] == b'y')
 }
 
-/// Docker does not report a directory that is in the upper dir only because something below it
-/// changed (overlayfs copied it up): same size, mode and mtime as the one below (`sameFsTime`:
-/// a zero nanosecond part on either side compares seconds only).
-fn same_dir(upper: &std::fs::Metadata, lower: &std::fs::Metadata) -> bool {
-    let same_time = upper.mtime() == lower.mtime()
-        && (upper.mtime_nsec() == lower.mtime_nsec() || upper.mtime_nsec() == 0 || lower.mtime_nsec() == 0);
-    upper.is_dir() && lower.is_dir() && upper.size() == lower.size() && upper.mode() == lower.mode() && same_time
-}
-
-/// Walks the upper dir in Docker's order (depth first, names sorted bytewise in each directory)
-/// with Docker's rules: whiteouts are deletions, and so are opaque directories that replace one
-/// from below; an entry visible below is a modification
-/// (unless an unchanged directory), else an addition; the parent of an addition or deletion is
-/// reported modified before it if it was not already.
-fn walk_upper(
-    root: &Path,
-    dir: &Path,
-    lowers: &[PathBuf],
-    out: &mut Vec<Change>,
-    changed_dirs: &mut HashSet<String>,
-) -> DriverResult<()> {
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(io_err("read", dir))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(io_err("read", dir))?;
-    entries.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-    for name in entries {
-        let path = dir.join(&name);
+fn walk_upper(root: &Path, dir: &Path, lowers: &[PathBuf], out: &mut Vec<Change>) -> DriverResult<()> {
+    let entries = std::fs::read_dir(dir).map_err(io_err("read", dir))?;
+    for e in entries {
+        let e = e.map_err(io_err("read", dir))?;
+        let path = e.path();
         let md = std::fs::symlink_metadata(&path).map_err(io_err("stat", &path))?;
         let rel = path.strip_prefix(root).unwrap_or(&path).to_owned();
         let shown = format!("/{}", rel.display());
-        let kind = if is_whiteout(&md) {
-            Some(ChangeKind::Deleted)
-        } else {
-            match visible_below(lowers, &rel) {
-                None => Some(ChangeKind::Added),
-                // An opaque directory replaced one from below (removed, then made again): Docker
-                // reports the old one deleted, and what is in the new one as added.
-                Some(_) if md.is_dir() && is_opaque(&path) => Some(ChangeKind::Deleted),
-                Some(lower) if same_dir(&md, &lower) => None,
-                Some(_) => Some(ChangeKind::Modified),
-            }
-        };
-        if let Some(kind) = kind {
-            if md.is_dir() {
-                changed_dirs.insert(shown.clone());
-            }
-            if kind != ChangeKind::Modified
-                && let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty())
-            {
-                let parent = format!("/{}", parent.display());
-                if changed_dirs.insert(parent.clone()) {
-                    out.push(Change { path: parent, kind: ChangeKind::Modified });
-                }
-            }
-            out.push(Change { path: shown, kind });
+        if is_whiteout(&md) {
+            out.push(Change { path: shown, kind: ChangeKind::Deleted });
+            continue;
         }
-        if md.is_dir() && !is_whiteout(&md) {
-            walk_upper(root, &path, lowers, out, changed_dirs)?;
+        let kind = if exists_below(lowers, &rel) { ChangeKind::Modified } else { ChangeKind::Added };
+        out.push(Change { path: shown, kind });
+        if md.is_dir() {
+            walk_upper(root, &path, lowers, out)?;
         }
     }
     Ok(())
@@ -520,16 +476,6 @@ mod tests {
         let upper = d.create("rw", Some("base")).expect("rw");
         std::fs::create_dir_all(upper.join("etc")).expect("etc");
         std::fs::write(upper.join("etc/passwd"), "changed").expect("passwd");
-        // A directory whose own attributes changed (files created in the same clock tick can
-        // share an mtime with the lower one, so make the difference explicit).
-        let t = rustix::fs::Timespec { tv_sec: 1_000_000, tv_nsec: 0 };
-        rustix::fs::utimensat(
-            rustix::fs::CWD,
-            upper.join("etc"),
-            &rustix::fs::Timestamps { last_access: t, last_modification: t },
-            rustix::fs::AtFlags::empty(),
-        )
-        .expect("utimensat");
         std::fs::create_dir_all(upper.join("newdir")).expect("newdir");
         std::fs::write(upper.join("newdir/f"), "").expect("f");
         let whiteout = rustix::fs::mknodat(
@@ -550,53 +496,5 @@ mod tests {
             want.sort();
         }
         assert_eq!(d.changes("rw", Some("base")).expect("changes"), want);
-    }
-
-    #[test]
-    fn changes_follow_dockers_order_and_directory_rules() {
-        let (_t, d, _) = driver();
-        let base = d.create("base", None).expect("base");
-        for dir in ["etc", "var/lib", "a"] {
-            std::fs::create_dir_all(base.join(dir)).expect("mkdir");
-        }
-        std::fs::write(base.join("etc/passwd"), "root").expect("passwd");
-        let upper = d.create("rw", Some("base")).expect("rw");
-        // A copied-up directory with the lower one's attributes is not a change of its own …
-        std::fs::create_dir_all(upper.join("etc")).expect("etc");
-        std::fs::write(upper.join("etc/passwd"), "changed").expect("passwd");
-        let copy_attrs = |rel: &str| {
-            let md = std::fs::metadata(base.join(rel)).expect("stat lower");
-            std::fs::set_permissions(upper.join(rel), md.permissions()).expect("chmod");
-            let t = rustix::fs::Timespec { tv_sec: md.mtime(), tv_nsec: md.mtime_nsec() as _ };
-            rustix::fs::utimensat(
-                rustix::fs::CWD,
-                upper.join(rel),
-                &rustix::fs::Timestamps { last_access: t, last_modification: t },
-                rustix::fs::AtFlags::empty(),
-            )
-            .expect("utimensat");
-        };
-        copy_attrs("etc");
-        // … but the parent of an addition is reported, once, right before it.
-        std::fs::create_dir_all(upper.join("var/lib/new")).expect("mkdir");
-        copy_attrs("var/lib");
-        copy_attrs("var");
-        // Walk order: "a/b" comes before "a.b" (Go's filepath.Walk), unlike a sort of the paths.
-        std::fs::create_dir_all(upper.join("a/b")).expect("mkdir");
-        std::fs::write(upper.join("a.b"), "").expect("a.b");
-        let got: Vec<(String, ChangeKind)> =
-            d.changes("rw", Some("base")).expect("changes").into_iter().map(|c| (c.path, c.kind)).collect();
-        let want: Vec<(String, ChangeKind)> = [
-            ("/a", ChangeKind::Modified),
-            ("/a/b", ChangeKind::Added),
-            ("/a.b", ChangeKind::Added),
-            ("/etc/passwd", ChangeKind::Modified),
-            ("/var/lib", ChangeKind::Modified),
-            ("/var/lib/new", ChangeKind::Added),
-        ]
-        .into_iter()
-        .map(|(p, k)| (p.to_owned(), k))
-        .collect();
-        assert_eq!(got, want);
     }
 }
