@@ -17,7 +17,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use rustix::fs::{FileType, OFlags, ResolveFlags};
+use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
 use strata_archive::{ApplyOptions, Ownership, PackOptions, WhiteoutMode};
 
 use crate::ViewError;
@@ -157,8 +157,8 @@ pub fn prepare_archive(view: &ContainerView, path: &str) -> Result<PreparedArchi
     let target = find(&open, &req, false)?;
     let stat = path_stat(&open, &req, &target)?;
     let top = match go_base(&req.abs) {
-        // The whole root: entries named `./…`.
-        "/" => b".".to_vec(),
+        // The whole root: entries named `/`, `/bin`, … (the CLI re-bases on that leading slash).
+        "/" => Vec::new(),
         base => base.as_bytes().to_vec(),
     };
     let is_dir = FileType::from_raw_mode(target.stat.st_mode) == FileType::Directory;
@@ -174,9 +174,11 @@ impl PreparedArchive {
     pub fn write_to<W: Write>(self, out: W) -> Result<u64, ViewError> {
         let mut out = TarConcat::new(out);
         let below = if self.is_dir { self.open.domains_below(&self.physical) } else { Vec::new() };
-        let here = self.open.locate(&self.physical);
-        debug_assert_eq!(here.domain, self.loc.domain);
-        self.pack_part(&self.loc, &self.physical, self.top.clone(), &mut out)?;
+        if self.physical.is_empty() {
+            self.pack_root(&mut out)?;
+        } else {
+            self.pack_part(&self.loc, &self.physical, self.top.clone(), &mut out)?;
+        }
         for domain in below {
             let dest = self.open.domains[domain].dest.clone();
             let mut name = self.top.clone();
@@ -188,6 +190,48 @@ impl PreparedArchive {
             self.pack_part(&loc, &dest, name, &mut out)?;
         }
         out.finish().map_err(|source| ViewError::Archive(strata_archive::ArchiveError::Write { source }))
+    }
+
+    /// The container's `/`, named as Docker names it: a `/` entry, then each top-level entry
+    /// as `/name` (one part each; the mounts follow as their own parts).
+    fn pack_root<W: Write>(&self, out: &mut TarConcat<W>) -> Result<(), ViewError> {
+        let root = self.open.fd(0);
+        let st = rustix::fs::fstat(root).map_err(|e| ViewError::io("stat", "/")(e.into()))?;
+        let mut header = tar::Header::new_ustar();
+        header.as_old_mut().name[0] = b'/';
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(st.st_mode & 0o7777);
+        header.set_uid(u64::from(st.st_uid));
+        header.set_gid(u64::from(st.st_gid));
+        header.set_mtime(u64::try_from(st.st_mtime).unwrap_or(0));
+        header.set_size(0);
+        header.set_cksum();
+        out.write_all(header.as_bytes())
+            .map_err(|source| ViewError::Archive(strata_archive::ArchiveError::Write { source }))?;
+        let listing =
+            rustix::fs::openat(root, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+                .and_then(rustix::fs::Dir::new)
+                .map_err(|e| ViewError::io("list", "/")(e.into()))?;
+        let mut names = Vec::new();
+        for entry in listing {
+            let entry = entry.map_err(|e| ViewError::io("list", "/")(e.into()))?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(name.to_vec());
+            }
+        }
+        names.sort_unstable();
+        for name in names {
+            let path = vec![name.clone()];
+            // A mount point at the top is archived from the mount, after this.
+            if self.open.domains.iter().skip(1).any(|d| d.dest == path) {
+                continue;
+            }
+            let mut arch = b"/".to_vec();
+            arch.extend_from_slice(&name);
+            self.pack_part(&Located { domain: 0, rel: name }, &path, arch, out)?;
+        }
+        Ok(())
     }
 
     /// Packs one domain's part: `loc` named `name`, leaving out the mounts below it.

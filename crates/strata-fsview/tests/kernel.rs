@@ -97,9 +97,9 @@ fn stopped_container_on_overlay_with_a_volume() {
     let mut tar = Vec::new();
     prepare_archive(&view, "/").expect("prepare").write_to(&mut tar).expect("get");
     let got = names(&tar);
-    assert_eq!(has(&got, "./data/v").as_deref(), Some("volume\n"));
-    assert_eq!(has(&got, "./data/from-image"), None);
-    assert_eq!(has(&got, "./etc/new").as_deref(), Some("n"));
+    assert_eq!(has(&got, "/data/v").as_deref(), Some("volume\n"));
+    assert_eq!(has(&got, "/data/from-image"), None);
+    assert_eq!(has(&got, "/etc/new").as_deref(), Some("n"));
 
     // export is the merged rootfs: the image's /data, no volume.
     let mut tar = Vec::new();
