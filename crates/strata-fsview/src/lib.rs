@@ -24,20 +24,10 @@
 //! # Wiring it into the engine
 //!
 //! ```rust,ignore
-//! // The view. Stopped container: mount the layers for the call.
-//! let rootfs = layers.mount_rw(&id)?;                       // unmount_rw when done
-//! let view = ContainerView {
-//!     rootfs,
-//!     readonly_rootfs: plan.readonly_rootfs,
-//!     mounts: plan.mounts.iter().map(|m| ViewMount {
-//!         destination: m.destination.clone(),
-//!         source: host_source(m),                           // volume _data / bind source; None for tmpfs
-//!         read_only: m.read_only,
-//!         kind: /* Volume | Bind | Tmpfs */,
-//!     }).collect(),
-//! };
-//! // Running container: the same, or (tmpfs contents included) everything through its root:
-//! let view = ContainerView { rootfs: format!("/proc/{pid}/root").into(), mounts: /* same, source: None */, .. };
+//! // The view. Stopped container: mount the layers for the call (unmount_rw when done).
+//! let view = ContainerView::from_plan(layers.mount_rw(&id)?, &plan)?;   // volumes, binds by host source
+//! // Running container, exactly as its processes see it (tmpfs included):
+//! let view = ContainerView::of_running(pid, &plan);
 //!
 //! // HEAD /archive
 //! let stat = stat_path(&view, &path)?;                      // 404: err.docker_message(&name)

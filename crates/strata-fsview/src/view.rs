@@ -88,6 +88,75 @@ pub struct ContainerView {
     pub mounts: Vec<ViewMount>,
 }
 
+impl ContainerView {
+    /// The view of a container from its mount plan, with each volume and bind reached through
+    /// its host source (`PlannedMount::set_volume` recorded the volume's directory): for a
+    /// stopped container (`rootfs` = the merged directory of `LayerStore::mount_rw`), or a
+    /// running one when tmpfs contents need not be seen. Tmpfs and image mounts get no source.
+    /// A volume `subpath` that leads out of its volume (through a symlink) is refused.
+    pub fn from_plan(rootfs: PathBuf, plan: &strata_mount::MountPlan) -> Result<ContainerView, ViewError> {
+        use strata_mount::MountKind as Planned;
+        let mut mounts = Vec::new();
+        for m in &plan.mounts {
+            let (kind, source) = match &m.kind {
+                Planned::Bind(bind) => (MountKind::Bind, Some(PathBuf::from(&bind.source))),
+                Planned::Volume(volume) => {
+                    let dir = m.mount_point.as_ref().map(|mp| mp.source.as_str()).filter(|s| !s.is_empty());
+                    let Some(dir) = dir else {
+                        return Err(ViewError::InvalidView {
+                            reason: format!("volume at {} has no host directory recorded", m.destination),
+                        });
+                    };
+                    (MountKind::Volume, Some(volume_source(Path::new(dir), volume.subpath.as_deref())?))
+                }
+                Planned::Tmpfs(_) => (MountKind::Tmpfs, None),
+                Planned::Image(_) => (MountKind::Bind, None),
+            };
+            mounts.push(ViewMount { destination: m.destination.clone(), source, read_only: m.read_only, kind });
+        }
+        Ok(ContainerView { rootfs, readonly_rootfs: plan.readonly_rootfs, mounts })
+    }
+
+    /// The view of a running container exactly as its processes see it, tmpfs included:
+    /// everything through `/proc/<pid>/root` (`pid`: the container's init, in the host's pid
+    /// namespace), the plan only for the read-only rules. Not for `export` (use the merged
+    /// directory there, so `/proc`, `/sys` and `/dev` are not walked).
+    pub fn of_running(pid: u32, plan: &strata_mount::MountPlan) -> ContainerView {
+        let mounts = plan
+            .mounts
+            .iter()
+            .map(|m| ViewMount {
+                destination: m.destination.clone(),
+                source: None,
+                read_only: m.read_only,
+                kind: match m.kind {
+                    strata_mount::MountKind::Volume(_) => MountKind::Volume,
+                    strata_mount::MountKind::Tmpfs(_) => MountKind::Tmpfs,
+                    _ => MountKind::Bind,
+                },
+            })
+            .collect();
+        ContainerView {
+            rootfs: PathBuf::from(format!("/proc/{pid}/root")),
+            readonly_rootfs: plan.readonly_rootfs,
+            mounts,
+        }
+    }
+}
+
+/// A volume's directory, or the `subpath` inside it, which must stay inside it.
+fn volume_source(dir: &Path, subpath: Option<&str>) -> Result<PathBuf, ViewError> {
+    let Some(sub) = subpath.filter(|s| !s.is_empty()) else { return Ok(dir.to_owned()) };
+    let invalid = |reason: String| ViewError::InvalidView { reason };
+    let base = std::fs::canonicalize(dir).map_err(|e| invalid(format!("volume directory {}: {e}", dir.display())))?;
+    let full = std::fs::canonicalize(base.join(sub.trim_start_matches('/')))
+        .map_err(|e| invalid(format!("volume subpath {sub}: {e}")))?;
+    if !full.starts_with(&base) {
+        return Err(invalid(format!("volume subpath {sub} leads out of the volume")));
+    }
+    Ok(full)
+}
+
 /// One filesystem of the view: the rootfs (index `None`) or a mount with a host source.
 #[derive(Debug)]
 pub(crate) struct Domain {

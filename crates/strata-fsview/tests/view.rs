@@ -447,3 +447,51 @@ fn a_prepared_archive_can_move_to_a_blocking_thread() {
     fn is_send<T: Send + 'static>() {}
     is_send::<strata_fsview::PreparedArchive>();
 }
+
+#[test]
+fn views_are_built_from_the_mount_plan() {
+    use strata_mount::{ApiVersion, MountRequest, NoContainers, PlanContext, plan_mounts};
+    let f = Fixture::new();
+    fs::create_dir_all(f.base.join("vol/sub")).expect("mkdir");
+    symlink("../../secret", f.base.join("vol/escape")).expect("symlink");
+    let ro = format!("{}:/ro:ro", f.base.join("robind").display());
+    let req = MountRequest {
+        binds: vec!["myvol:/data".into(), ro],
+        tmpfs: [("/run".to_owned(), String::new())].into_iter().collect(),
+        readonly_rootfs: true,
+        ..Default::default()
+    };
+    let host = |_: &Path| true;
+    let ctx = PlanContext {
+        api_version: ApiVersion::new(1, 47),
+        daemon_root: "/var/lib/strata",
+        host: &host,
+        containers: &NoContainers,
+    };
+    let mut plan = plan_mounts(&req, &ctx).expect("plan");
+    let data = plan.mounts.iter().position(|m| m.destination == "/data").expect("volume");
+    plan.mounts[data].set_volume("myvol", "local", &f.base.join("vol").to_string_lossy());
+    let view = ContainerView::from_plan(f.view.rootfs.clone(), &plan).expect("view");
+    assert!(view.readonly_rootfs);
+    let by_dest = |d: &str| view.mounts.iter().find(|m| m.destination == d).expect(d).clone();
+    assert_eq!(by_dest("/data").source, Some(f.base.join("vol")));
+    assert_eq!((by_dest("/ro").source, by_dest("/ro").read_only), (Some(f.base.join("robind")), true));
+    assert_eq!((by_dest("/run").source, by_dest("/run").kind), (None, MountKind::Tmpfs));
+    assert_eq!(stat_path(&view, "/data/sub/f").expect("in volume").size, "in the volume\n".len() as i64);
+
+    // A subpath mounts part of the volume, never something outside it.
+    let with_subpath = |sub: &str| {
+        let mut plan = plan.clone();
+        if let strata_mount::MountKind::Volume(v) = &mut plan.mounts[data].kind {
+            v.subpath = Some(sub.into());
+        }
+        ContainerView::from_plan(f.view.rootfs.clone(), &plan)
+    };
+    let view = with_subpath("sub").expect("subpath");
+    assert_eq!(stat_path(&view, "/data/f").expect("in subpath").size, "in the volume\n".len() as i64);
+    assert!(matches!(with_subpath("escape"), Err(ViewError::InvalidView { .. })));
+
+    let running = ContainerView::of_running(4242, &plan);
+    assert_eq!(running.rootfs, Path::new("/proc/4242/root"));
+    assert!(running.mounts.iter().all(|m| m.source.is_none()));
+}
