@@ -147,6 +147,7 @@ pub struct Containers {
     progress: Mutex<HashMap<String, watch::Sender<Progress>>>,
     pending_attach: Mutex<HashMap<String, Vec<oneshot::Sender<Attachment>>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    execs: Mutex<HashMap<String, Arc<crate::exec::Exec>>>,
     /// Serialises creates so that a name check and its insert are not raced by another create.
     create_lock: Mutex<()>,
 }
@@ -205,6 +206,7 @@ impl Containers {
             progress: Mutex::new(HashMap::new()),
             pending_attach: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            execs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
         }
     }
@@ -224,6 +226,18 @@ impl Containers {
 
     pub fn layers(&self) -> &Arc<LayerStore> {
         &self.layers
+    }
+
+    pub(crate) fn execs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<crate::exec::Exec>>> {
+        lock(&self.execs)
+    }
+
+    pub(crate) fn exec_root(&self) -> &Path {
+        &self.config.exec_root
+    }
+
+    pub(crate) fn runtime_handle(&self) -> Result<Arc<RuncRuntime>> {
+        self.runtime()
     }
 
     fn runtime(&self) -> Result<Arc<RuncRuntime>> {
@@ -921,6 +935,7 @@ impl Containers {
             tx.send_modify(|p| p.removed = true);
         }
         lock(&self.pending_attach).remove(id);
+        self.forget_execs(id);
         drop(held);
         lock(&self.locks).remove(id);
         tracing::info!(id = %id, "container removed");
@@ -951,6 +966,30 @@ impl Containers {
     /// Size of a container's writable layer.
     pub fn size_rw(&self, id: &str) -> u64 {
         self.layers.rw_size(id).unwrap_or(0)
+    }
+
+    /// Stops every running container, in parallel (daemon shutdown).
+    pub async fn shutdown(self: &Arc<Self>, timeout_secs: i64) {
+        let ids: Vec<String> = lock(&self.live).keys().cloned().collect();
+        let mut tasks = Vec::new();
+        for id in ids {
+            let this = Arc::clone(self);
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = this.stop(&id, None, Some(timeout_secs)).await {
+                    tracing::warn!(id = %id, error = %e, "cannot stop a container at shutdown");
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        // The exit handlers record the exits; give them their turn.
+        for _ in 0..100 {
+            if lock(&self.live).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     // ---- start-up repair ----------------------------------------------------------------------
