@@ -6,8 +6,10 @@
 
 mod cmd;
 mod output;
+mod streams;
 mod tabwriter;
 mod template;
+mod terminal;
 mod units;
 
 use std::process::ExitCode;
@@ -56,6 +58,12 @@ enum Command {
     Load(cmd::image::LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(cmd::image::SaveArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(cmd::container::ContainerCommand),
+    /// The container commands at the top level: run, create, start, ps, logs, exec, cp, …
+    #[command(flatten)]
+    Containers(cmd::container::TopLevel),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +113,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect(&mut client).await?;
             cmd::volume::run(&client, command).await
         }
+        Command::Container(command) => {
+            connect(&mut client).await?;
+            cmd::container::run(&client, command).await
+        }
+        Command::Containers(command) => {
+            connect(&mut client).await?;
+            command.run(&client).await
+        }
         other => {
             connect(&mut client).await?;
             use cmd::image::ImageCommand as I;
@@ -117,7 +133,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Import(a) => I::Import(a),
                 Command::Load(a) => I::Load(a),
                 Command::Save(a) => I::Save(a),
-                Command::Version(_) | Command::Info(_) | Command::Volume { .. } => unreachable!("handled above"),
+                Command::Version(_)
+                | Command::Info(_)
+                | Command::Volume { .. }
+                | Command::Container(_)
+                | Command::Containers(_) => unreachable!("handled above"),
             };
             cmd::image::run(&client, image_cmd).await
         }
