@@ -1157,13 +1157,19 @@ fn ps_row(c: &Value, trunc: bool, now: i64) -> Value {
         "Size": size,
         "State": text(&c["State"]),
         "Status": text(&c["Status"]),
-        "_labels": c["Labels"],
     })
 }
 
 fn ps_listing(default_format: &str) -> Listing<'_> {
+    /// `.Label "k"`: read back from the `Labels` text (`k=v,k2=v2`) the row carries.
     fn label(row: &Value, args: &[String]) -> Value {
-        Value::String(args.first().map(|k| text(&row["_labels"][k]).to_owned()).unwrap_or_default())
+        let Some(key) = args.first() else { return Value::String(String::new()) };
+        let found = text(&row["Labels"])
+            .split(',')
+            .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.to_owned());
+        Value::String(found.unwrap_or_default())
     }
     Listing {
         default_format,
@@ -1206,7 +1212,8 @@ fn ps_query(a: &PsArgs) -> Result<String, String> {
     if limit > 0 {
         q.push(format!("limit={limit}"));
     }
-    let wants_size = a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size"));
+    // docker asks for sizes when the template uses `.Size`, which `{{json .}}` does (`json` alone does not).
+    let wants_size = a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size") || f.contains("json ."));
     if wants_size && !a.quiet {
         q.push("size=1".to_owned());
     }
@@ -1229,7 +1236,7 @@ async fn ps(client: &Client, a: PsArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let mut rows: Vec<Value> = list.iter().map(|c| ps_row(c, !a.no_trunc, now)).collect();
+    let rows: Vec<Value> = list.iter().map(|c| ps_row(c, !a.no_trunc, now)).collect();
     let format = match a.format.as_deref() {
         None | Some("") | Some("table") if a.quiet => "{{.ID}}",
         None | Some("") => {
@@ -1242,13 +1249,6 @@ async fn ps(client: &Client, a: PsArgs) -> anyhow::Result<ExitCode> {
         Some("table") => PS_TABLE,
         Some(f) => f,
     };
-    if format == "json" {
-        for r in &mut rows {
-            if let Some(m) = r.as_object_mut() {
-                m.remove("_labels");
-            }
-        }
-    }
     ps_listing(format).print(&rows, Some(format))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -1304,7 +1304,6 @@ async fn inspect_objects(client: &Client, a: ObjectInspectArgs) -> anyhow::Resul
                     found.push(raw);
                     continue 'names;
                 }
-                Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {}
                 Err(e) if kinds.len() == 1 => {
                     errors.push(e.to_string());
                     continue 'names;
@@ -1312,10 +1311,7 @@ async fn inspect_objects(client: &Client, a: ObjectInspectArgs) -> anyhow::Resul
                 Err(_) => {}
             }
         }
-        errors.push(match kinds.as_slice() {
-            [kind] => format!("Error: No such {kind}: {name}"),
-            _ => format!("Error: No such object: {name}"),
-        });
+        errors.push(format!("Error: No such object: {name}"));
     }
     print_inspect_raw(&found, a.format.as_deref())?;
     for e in &errors {

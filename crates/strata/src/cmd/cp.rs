@@ -177,28 +177,29 @@ pub fn local_destination(src: &str, src_is_dir: bool, dst: &str) -> Result<(Path
     }
 }
 
-/// `rel` with its first component replaced by `rename` (`.` drops it: contents only). `None`
-/// for entries that would leave the destination.
+/// `rel` with its top entry (the source's base name, or `.` for a `/.` source) replaced by
+/// `rename` (`.` drops it: contents only). An empty path means the destination directory
+/// itself; `None` is an entry that would leave the destination.
 pub fn renamed(rel: &Path, rename: Option<&str>) -> Option<PathBuf> {
-    let mut parts = Vec::new();
-    for c in rel.components() {
-        match c {
-            Component::Normal(p) => parts.push(p.to_owned()),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    if parts.is_empty() {
-        return None;
-    }
+    let mut comps = rel.components();
+    let top = match comps.next()? {
+        Component::Normal(p) => p.to_owned(),
+        Component::CurDir => ".".into(),
+        _ => return None,
+    };
     let mut out = PathBuf::new();
     match rename {
         Some(".") => {}
         Some(name) => out.push(name),
-        None => out.push(&parts[0]),
+        None if top == "." => {}
+        None => out.push(&top),
     }
-    for p in &parts[1..] {
-        out.push(p);
+    for c in comps {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
     }
     Some(out)
 }
@@ -279,12 +280,10 @@ fn extract(reader: impl std::io::Read, dir: &Path, rename: Option<&str>) -> Resu
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let rel = entry.path().map_err(|e| e.to_string())?.into_owned();
-        let Some(target_rel) = renamed(&rel, rename) else {
-            if rename == Some(".") {
-                continue; // the top directory itself when copying contents
-            }
-            return Err(format!("invalid path in archive: {}", rel.display()));
-        };
+        let target_rel = renamed(&rel, rename).ok_or_else(|| format!("invalid path in archive: {}", rel.display()))?;
+        if target_rel.as_os_str().is_empty() {
+            continue; // the destination directory itself
+        }
         let target = root.join(&target_rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
@@ -347,7 +346,7 @@ async fn copy_to(
     let contents_only = src.ends_with("/.");
     let (dir, name) = match &dst_stat {
         Some(s) if s.is_dir() => (dst.to_owned(), if contents_only { None } else { Some(base_name(src).to_owned()) }),
-        Some(_) if meta.is_dir() => return Err(format!("cannot copy directory to file: {container}:{dst}")),
+        Some(_) if meta.is_dir() => return Err("cannot copy directory".to_owned()),
         Some(_) => (parent_of(dst), Some(base_name(dst).to_owned())),
         None if dst.ends_with('/') => return Err("no such directory".to_owned()),
         None => (parent_of(dst), Some(base_name(dst).to_owned())),
@@ -432,6 +431,11 @@ mod tests {
         assert_eq!(renamed(Path::new("d/x/y"), Some("new")), Some(PathBuf::from("new/x/y")));
         assert_eq!(renamed(Path::new("d/x"), None), Some(PathBuf::from("d/x")));
         assert_eq!(renamed(Path::new("d/x"), Some(".")), Some(PathBuf::from("x")));
+        // A `/.` source: the daemon's top entry is `.`.
+        assert_eq!(renamed(Path::new("./f"), Some("contents")), Some(PathBuf::from("contents/f")));
+        assert_eq!(renamed(Path::new("./"), Some("contents")), Some(PathBuf::from("contents")));
+        assert_eq!(renamed(Path::new("./sub/g"), None), Some(PathBuf::from("sub/g")));
+        assert_eq!(renamed(Path::new("./"), Some(".")), Some(PathBuf::new()));
         assert_eq!(renamed(Path::new("../x"), None), None);
         assert_eq!(renamed(Path::new("/etc/x"), None), None);
         assert_eq!(parent_of("/a/b/"), "/a");
