@@ -420,7 +420,7 @@ mod tests {
         let json = r#"{"name":"mod","size":2,"mode":2147484141,"mtime":"2026-11-26T23:43:10Z","linkTarget":""}"#;
         let header = "eyJuYW1lIjoibW9kIiwic2l6ZSI6MiwibW9kZSI6MjE0NzQ4NDE0MSwibXRpbWUiOiIyMDI2LTExLTI2VDIzOjQzOjEwWiIsImxpbmtUYXJnZXQiOiIifQ==";
         assert_eq!(base64_decode(header).as_deref(), Some(json.as_bytes()));
-        let s = parse_stat(&header).expect("decodes");
+        let s = parse_stat(header).expect("decodes");
         assert!(s.is_dir());
         assert_eq!(s.name, "mod");
         assert!(parse_stat("!!").is_none());

@@ -453,10 +453,7 @@ impl ContainerOptions {
             host.console_size = [rows, cols];
         }
 
-        let entrypoint = match &self.entrypoint {
-            None => None,
-            Some(e) => Some(vec![e.clone()]),
-        };
+        let entrypoint = self.entrypoint.as_ref().map(|e| vec![e.clone()]);
         let env_list: Vec<String> = self.env.iter().map(|e| expand_env(e, env.lookup)).collect();
         let mut labels = BTreeMap::new();
         for l in &self.label {
@@ -509,12 +506,12 @@ fn parse_restart(s: &str) -> Result<RestartPolicy, OptionError> {
     let max: i64 = match (name, count) {
         (_, "") => 0,
         ("on-failure", n) => n.parse().map_err(|_| {
-            OptionError::Other(format!("invalid restart policy format: maximum retry count must be an integer"))
+            OptionError::Other("invalid restart policy format: maximum retry count must be an integer".to_owned())
         })?,
         _ => {
-            return Err(OptionError::Other(format!(
-                "invalid restart policy format: maximum retry count can only be used with 'on-failure'"
-            )));
+            return Err(OptionError::Other(
+                "invalid restart policy format: maximum retry count can only be used with 'on-failure'".to_owned(),
+            ));
         }
     };
     match name {
