@@ -59,14 +59,47 @@ pub fn stdin_chunks() -> mpsc::Receiver<Bytes> {
     rx
 }
 
+/// The daemon's default detach keys: ctrl-p, ctrl-q.
+const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// How a session's output ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The daemon ended the stream: the process is gone (or closed its output).
+    Closed,
+    /// The user typed the detach keys on a TTY; the daemon ended the stream but the container
+    /// keeps running, so there is no exit status to wait for.
+    Detached,
+}
+
+/// Whether `chunk` completes the detach sequence; `pending` carries a ctrl-p seen at the end of
+/// the previous chunk.
+pub fn detach_keys_in(chunk: &[u8], pending: &mut bool) -> bool {
+    for &b in chunk {
+        if *pending && b == DETACH_KEYS[1] {
+            return true;
+        }
+        *pending = b == DETACH_KEYS[0];
+    }
+    false
+}
+
 /// Copies a hijacked stream to stdout/stderr (and stdin to it when `stdin`) until the daemon
-/// ends the output. `tty` says whether the output is raw (TTY) or multiplexed.
-pub async fn pump(stream: Hijacked, tty: bool, stdin: bool) -> Result<(), StreamError> {
+/// ends the output. `tty` says whether the output is raw (TTY) or multiplexed. The detach keys
+/// are sent on like any input (the daemon acts on them); they are only noted here, so the
+/// caller knows not to wait for an exit.
+pub async fn pump(stream: Hijacked, tty: bool, stdin: bool) -> Result<Ended, StreamError> {
     let (reader, mut writer) = tokio::io::split(stream);
+    let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let input = if stdin {
         let mut chunks = stdin_chunks();
+        let detached = detached.clone();
         Some(tokio::spawn(async move {
+            let mut pending = false;
             while let Some(chunk) = chunks.recv().await {
+                if tty && detach_keys_in(&chunk, &mut pending) {
+                    detached.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 if writer.write_all(&chunk).await.is_err() {
                     return;
                 }
@@ -87,7 +120,25 @@ pub async fn pump(stream: Hijacked, tty: bool, stdin: bool) -> Result<(), Stream
     if let Some(task) = input {
         task.abort();
     }
-    result
+    result?;
+    Ok(if detached.load(std::sync::atomic::Ordering::SeqCst) { Ended::Detached } else { Ended::Closed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detach_keys_in;
+
+    #[test]
+    fn the_detach_sequence_is_found_also_across_chunks() {
+        let mut pending = false;
+        assert!(!detach_keys_in(b"ls -l\n", &mut pending));
+        assert!(detach_keys_in(&[b'a', 0x10, 0x11], &mut pending));
+        let mut pending = false;
+        assert!(!detach_keys_in(&[b'a', 0x10], &mut pending));
+        assert!(detach_keys_in(&[0x11], &mut pending));
+        let mut pending = false;
+        assert!(!detach_keys_in(&[0x10, b'x', 0x11], &mut pending));
+    }
 }
 
 /// An `AsyncRead` over a stream of byte chunks (a response body).

@@ -18,7 +18,7 @@ use strata_client::{Client, ClientError, encode};
 
 use super::create::{ContainerOptions, CreateRequest, Environment, OptionError};
 use crate::output::{Listing, print_inspect_raw};
-use crate::streams::{BlockingWriter, pump};
+use crate::streams::{BlockingWriter, Ended, pump};
 use crate::template::Method as RowMethod;
 use crate::terminal::{self, RawMode};
 use crate::units::{human_duration, human_size};
@@ -579,7 +579,7 @@ async fn attached<F>(
     session: Session,
     stream: strata_client::Hijacked,
     start: F,
-) -> Result<(), (String, u8)>
+) -> Result<Ended, (String, u8)>
 where
     F: std::future::Future<Output = Result<(), (String, u8)>>,
 {
@@ -599,7 +599,7 @@ where
         task.abort();
     }
     match copied {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(ended)) => Ok(ended),
         Ok(Err(e)) => Err((e.to_string(), 1)),
         Err(e) => Err((e.to_string(), 1)),
     }
@@ -659,12 +659,11 @@ async fn run_container(client: &Client, a: RunArgs) -> anyhow::Result<ExitCode> 
             (m, code)
         })
     };
-    if let Err((m, code)) = attached(client, &id, session, stream, start).await {
-        if code == 1 {
-            eprintln!("{m}");
-        } else {
-            return Ok(fail("run", m, code));
-        }
+    match attached(client, &id, session, stream, start).await {
+        Ok(Ended::Detached) => return Ok(ExitCode::SUCCESS),
+        Ok(Ended::Closed) => {}
+        Err((m, 1)) => eprintln!("{m}"),
+        Err((m, code)) => return Ok(fail("run", m, code)),
     }
     match waiter.await {
         Ok(Ok(status)) => Ok(exit_code(status)),
@@ -734,9 +733,13 @@ async fn start_attached(client: &Client, name: &str, interactive: bool) -> anyho
         }
     };
     let start = async { start_container(client, &id).await.map_err(|e| (e.to_string(), 1)) };
-    if let Err((m, _)) = attached(client, &id, Session { tty, stdin, sig_proxy: true }, stream, start).await {
-        eprintln!("{m}");
-        return Ok(ExitCode::FAILURE);
+    match attached(client, &id, Session { tty, stdin, sig_proxy: true }, stream, start).await {
+        Ok(Ended::Detached) => return Ok(ExitCode::SUCCESS),
+        Ok(Ended::Closed) => {}
+        Err((m, _)) => {
+            eprintln!("{m}");
+            return Ok(ExitCode::FAILURE);
+        }
     }
     match waiter.await {
         Ok(Ok(status)) => Ok(exit_code(status)),

@@ -166,9 +166,13 @@ pub async fn exec(client: &Client, a: ExecArgs) -> anyhow::Result<ExitCode> {
     if let Some(r) = resize {
         r.abort();
     }
-    if let Err(e) = copied {
-        eprintln!("{e}");
-        return Ok(ExitCode::FAILURE);
+    match copied {
+        Ok(crate::streams::Ended::Detached) => return Ok(ExitCode::SUCCESS),
+        Ok(crate::streams::Ended::Closed) => {}
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
     }
     match client.get_json::<Value>(&format!("/exec/{}/json", encode(&id))).await {
         Ok(v) => Ok(exit_code(v["ExitCode"].as_i64().unwrap_or(0))),
