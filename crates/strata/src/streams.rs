@@ -124,23 +124,6 @@ pub async fn pump(stream: Hijacked, tty: bool, stdin: bool) -> Result<Ended, Str
     Ok(if detached.load(std::sync::atomic::Ordering::SeqCst) { Ended::Detached } else { Ended::Closed })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::detach_keys_in;
-
-    #[test]
-    fn the_detach_sequence_is_found_also_across_chunks() {
-        let mut pending = false;
-        assert!(!detach_keys_in(b"ls -l\n", &mut pending));
-        assert!(detach_keys_in(&[b'a', 0x10, 0x11], &mut pending));
-        let mut pending = false;
-        assert!(!detach_keys_in(&[b'a', 0x10], &mut pending));
-        assert!(detach_keys_in(&[0x11], &mut pending));
-        let mut pending = false;
-        assert!(!detach_keys_in(&[0x10, b'x', 0x11], &mut pending));
-    }
-}
-
 /// An `AsyncRead` over a stream of byte chunks (a response body).
 pub struct StreamReader<S> {
     stream: S,
@@ -172,5 +155,22 @@ where
         let n = buf.remaining().min(self.chunk.len());
         buf.put_slice(&self.chunk.split_to(n));
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detach_keys_in;
+
+    #[test]
+    fn the_detach_sequence_is_found_also_across_chunks() {
+        let mut pending = false;
+        assert!(!detach_keys_in(b"ls -l\n", &mut pending));
+        assert!(detach_keys_in(&[b'a', 0x10, 0x11], &mut pending));
+        let mut pending = false;
+        assert!(!detach_keys_in(&[b'a', 0x10], &mut pending));
+        assert!(detach_keys_in(&[0x11], &mut pending));
+        let mut pending = false;
+        assert!(!detach_keys_in(&[0x10, b'x', 0x11], &mut pending));
     }
 }
