@@ -33,6 +33,8 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 const RESIZE_ATTEMPTS: u32 = 10;
 /// Pause between resize attempts.
 const RESIZE_RETRY: Duration = Duration::from_millis(100);
+/// The API version from which `stop` and `restart` take `signal`.
+const STOP_SIGNAL_API: &str = "1.42";
 /// `ps` truncates the command to this many characters.
 const COMMAND_WIDTH: usize = 20;
 /// `ps` truncates mount names to this many characters.
@@ -974,7 +976,10 @@ fn tokio_util_reader(resp: http::Response<hyper::body::Incoming>) -> impl tokio:
 
 async fn stop_or_restart(client: &Client, a: StopArgs, verb: &str) -> anyhow::Result<ExitCode> {
     let mut q = Vec::new();
-    if let Some(s) = &a.signal {
+    // Older daemons do not take a stop signal; docker leaves it out for them.
+    if let Some(s) = &a.signal
+        && !strata_client::version_lt(client.api_version(), STOP_SIGNAL_API)
+    {
         q.push(format!("signal={}", encode(s)));
     }
     if let Some(t) = a.timeout {
