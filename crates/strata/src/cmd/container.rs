@@ -82,6 +82,8 @@ pub enum ContainerCommand {
     Diff(OneArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
 }
 
 /// The container commands that also exist at the top level (`strata run`, `strata ps`, …).
@@ -123,6 +125,8 @@ pub enum TopLevel {
     Diff(OneArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -315,6 +319,25 @@ pub struct ExportArgs {
     container: String,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short = 'a', long)]
+    author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change")]
+    change: Vec<String>,
+    /// Commit message
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    /// Pause container during commit
+    #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pause: bool,
+    container: String,
+    /// REPOSITORY[:TAG]
+    reference: Option<String>,
+}
+
 impl TopLevel {
     /// The same command in its `container …` form (top-level `inspect` is the exception: it
     /// looks through every object type).
@@ -337,6 +360,7 @@ impl TopLevel {
             TopLevel::Cp(a) => ContainerCommand::Cp(a),
             TopLevel::Diff(a) => ContainerCommand::Diff(a),
             TopLevel::Export(a) => ContainerCommand::Export(a),
+            TopLevel::Commit(a) => ContainerCommand::Commit(a),
         };
         run(client, c).await
     }
@@ -363,6 +387,7 @@ pub async fn run(client: &Client, command: ContainerCommand) -> anyhow::Result<E
         ContainerCommand::Cp(a) => super::cp::cp(client, a).await,
         ContainerCommand::Diff(a) => diff(client, a).await,
         ContainerCommand::Export(a) => export(client, a).await,
+        ContainerCommand::Commit(a) => commit(client, a).await,
     }
 }
 
@@ -1445,9 +1470,100 @@ async fn export(client: &Client, a: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Go's `url.QueryEscape` (spaces as `+`), so queries read as the docker CLI's.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A reference in the full form the docker CLI sends: `rtimg` → (`docker.io/library/rtimg`,
+/// `latest`); a registry host (with `.` or `:`, or `localhost`) is kept.
+fn full_reference(reference: &str) -> (String, String) {
+    let (name, tag) = match reference.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n, t),
+        _ => (reference, "latest"),
+    };
+    let first = name.split('/').next().unwrap_or(name);
+    let full = if !name.contains('/') {
+        format!("docker.io/library/{name}")
+    } else if first.contains('.') || first.contains(':') || first == "localhost" {
+        name.to_owned()
+    } else {
+        format!("docker.io/{name}")
+    };
+    (full, tag.to_owned())
+}
+
+/// The `POST /commit` query for the flags (keys sorted, as Go encodes them).
+fn commit_query(a: &CommitArgs) -> String {
+    let (repo, tag) = a.reference.as_deref().map(full_reference).unwrap_or_default();
+    let mut q = vec![format!("author={}", query_escape(a.author.as_deref().unwrap_or("")))];
+    q.extend(a.change.iter().map(|c| format!("changes={}", query_escape(c))));
+    q.push(format!("comment={}", query_escape(a.message.as_deref().unwrap_or(""))));
+    q.push(format!("container={}", query_escape(&a.container)));
+    if !a.pause {
+        q.push("pause=0".to_owned());
+    }
+    q.push(format!("repo={}", query_escape(&repo)));
+    q.push(format!("tag={}", query_escape(&tag)));
+    format!("/commit?{}", q.join("&"))
+}
+
+async fn commit(client: &Client, a: CommitArgs) -> anyhow::Result<ExitCode> {
+    match client.request(Method::POST, &commit_query(&a), None, None).await {
+        Ok(resp) => {
+            let v: Value = strata_client::decode(resp).await?;
+            println!("{}", text(&v["Id"]));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commit_queries_are_the_docker_clis() {
+        let args =
+            |author: Option<&str>, change: &[&str], message: Option<&str>, pause, reference: Option<&str>| CommitArgs {
+                author: author.map(str::to_owned),
+                change: change.iter().map(|c| (*c).to_owned()).collect(),
+                message: message.map(str::to_owned),
+                pause,
+                container: "cm".to_owned(),
+                reference: reference.map(str::to_owned),
+            };
+        // Captured from docker CLI 28.2.2.
+        assert_eq!(
+            commit_query(&args(Some("me"), &["ENV X=1", "LABEL a=b"], Some("msg"), true, Some("rtimg:c1"))),
+            "/commit?author=me&changes=ENV+X%3D1&changes=LABEL+a%3Db&comment=msg&container=cm&repo=docker.io%2Flibrary%2Frtimg&tag=c1"
+        );
+        assert_eq!(
+            commit_query(&args(None, &[], None, false, None)),
+            "/commit?author=&comment=&container=cm&pause=0&repo=&tag="
+        );
+        assert_eq!(
+            commit_query(&args(None, &[], None, true, Some("rtimg"))),
+            "/commit?author=&comment=&container=cm&repo=docker.io%2Flibrary%2Frtimg&tag=latest"
+        );
+        assert_eq!(
+            commit_query(&args(None, &[], None, true, Some("localhost:5000/a/b:t"))),
+            "/commit?author=&comment=&container=cm&repo=localhost%3A5000%2Fa%2Fb&tag=t"
+        );
+        assert_eq!(full_reference("user/app"), ("docker.io/user/app".to_owned(), "latest".to_owned()));
+    }
 
     #[test]
     fn since_accepts_durations_unix_times_and_dates() {
