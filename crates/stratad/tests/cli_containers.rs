@@ -42,6 +42,7 @@ struct Env {
     suffix: String,
     containers: RefCell<Vec<String>>,
     volumes: RefCell<Vec<String>>,
+    images: RefCell<Vec<String>>,
     tmp: tempfile::TempDir,
 }
 
@@ -65,6 +66,7 @@ impl Env {
             suffix: format!("{}-{test}", std::process::id()),
             containers: RefCell::default(),
             volumes: RefCell::default(),
+            images: RefCell::default(),
             tmp: tempfile::tempdir().expect("tempdir"),
         })
     }
@@ -118,6 +120,13 @@ impl Env {
         name
     }
 
+    /// An image name unique to this test run (removed at the end).
+    fn image(&self, base: &str) -> String {
+        let name = format!("{base}-{}:t", self.suffix);
+        self.images.borrow_mut().push(name.clone());
+        name
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
@@ -143,6 +152,9 @@ impl Drop for Env {
         }
         for v in self.volumes.borrow().iter() {
             let _ = self.strata(&["volume", "rm", "-f", v]);
+        }
+        for i in self.images.borrow().iter() {
+            let _ = self.strata(&["rmi", "-f", i]);
         }
     }
 }
@@ -509,4 +521,48 @@ fn volumes_from_and_generic_inspect() {
     let parsed: serde_json::Value = serde_json::from_str(raw.ok()).expect("inspect prints JSON");
     assert_eq!(parsed[0]["Name"], format!("/{src}"));
     assert!(raw.stdout.starts_with("[\n    {\n        \"Id\": "), "{}", raw.stdout);
+}
+
+#[test]
+fn a_tty_session_streams_raw_output() {
+    let Some(t) = Env::start("a_tty_session_streams_raw_output") else { return };
+    // -t without -i: no local terminal needed; the output is the pty's, with CR LF line ends.
+    let out = t.strata(&["run", "-t", "--rm", "busybox", "sh", "-c", "tty; echo err >&2"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("/dev/pts/"), "{out:?}");
+    assert!(out.stdout.contains("\r\nerr\r\n"), "stderr is merged into the pty: {out:?}");
+    assert_eq!(out.stderr, "");
+    // -it needs a terminal on stdin, as docker says.
+    expect(
+        &t.strata_with_stdin(&["run", "-it", "--rm", "busybox", "true"], Some(b"")),
+        "",
+        "the input device is not a TTY\n",
+        1,
+    );
+}
+
+#[test]
+fn diff_commit_and_export_read_the_writable_layer() {
+    let Some(t) = Env::start("diff_commit_and_export_read_the_writable_layer") else { return };
+    let c = t.container("layer");
+    t.strata(&["run", "--name", &c, "busybox", "sh", "-c", "echo layer > /made && rm /etc/group"]).ok();
+    let diff = t.strata(&["diff", &c]);
+    let lines: Vec<&str> = diff.ok().lines().collect();
+    for want in ["A /made", "C /etc", "D /etc/group"] {
+        assert!(lines.contains(&want), "{want} missing from {lines:?}");
+    }
+    let image = t.image("committed");
+    let id = t.strata(&["commit", "-c", "CMD [\"cat\", \"/made\"]", "-m", "from test", &c, &image]);
+    assert!(id.ok().starts_with("sha256:"), "{id:?}");
+    expect(&t.strata(&["run", "--rm", &image]), "layer\n", "", 0);
+    let tar_path = t.path("export.tar");
+    expect(&t.strata(&["export", "-o", &tar_path.display().to_string(), &c]), "", "", 0);
+    let file = std::fs::File::open(&tar_path).expect("exported tar");
+    let mut names = Vec::new();
+    for entry in tar::Archive::new(file).entries().expect("tar") {
+        let entry = entry.expect("entry");
+        names.push(entry.path().expect("path").display().to_string());
+    }
+    assert!(names.iter().any(|n| n.trim_start_matches("./") == "made"), "{names:?}");
+    assert!(!names.iter().any(|n| n.trim_start_matches("./") == "etc/group"), "deleted file exported: {names:?}");
 }
