@@ -391,6 +391,92 @@ pub async fn run(client: &Client, command: ContainerCommand) -> anyhow::Result<E
     }
 }
 
+/// The docker CLI's usage line and argument-count rule of each container command.
+const USAGES: &[(&str, &str, &str)] = &[
+    ("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "at least 1 argument"),
+    ("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "at least 1 argument"),
+    ("start", "[OPTIONS] CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("attach", "[OPTIONS] CONTAINER", "1 argument"),
+    ("wait", "CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("logs", "[OPTIONS] CONTAINER", "1 argument"),
+    ("stop", "[OPTIONS] CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("kill", "[OPTIONS] CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("restart", "[OPTIONS] CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "at least 1 argument"),
+    ("container inspect", "[OPTIONS] CONTAINER [CONTAINER...]", "at least 1 argument"),
+    ("rename", "CONTAINER NEW_NAME", "2 arguments"),
+    ("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "at least 2 arguments"),
+    (
+        "cp",
+        "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tstrata cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+        "2 arguments",
+    ),
+    ("diff", "CONTAINER", "1 argument"),
+    ("export", "[OPTIONS] CONTAINER", "1 argument"),
+    ("commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "at least 1 and at most 2 arguments"),
+];
+
+/// docker's message and exit status for a container command given too few or too many
+/// arguments (exit 1) or an unknown flag (exit 125), instead of clap's. `None` for other
+/// errors and other commands, which keep clap's report.
+pub fn usage_failure(e: &clap::Error) -> Option<ExitCode> {
+    use clap::error::{ContextKind, ErrorKind};
+    let usage = e.get(ContextKind::Usage)?.to_string();
+    let words: Vec<&str> = usage
+        .split_whitespace()
+        .skip_while(|w| *w != "strata")
+        .skip(1)
+        .take_while(|w| !w.starts_with(['[', '<']))
+        .collect();
+    // `container ls` and friends keep their own names; the short forms are the table's keys.
+    let path = words.join(" ");
+    let key = match path.as_str() {
+        "container inspect" => "container inspect",
+        p => p.strip_prefix("container ").unwrap_or(p),
+    };
+    let (_, usage_line, rule) = USAGES.iter().find(|(name, _, _)| *name == key)?;
+    let offending = e.get(ContextKind::InvalidArg).map(|a| a.to_string()).unwrap_or_default();
+    match e.kind() {
+        ErrorKind::MissingRequiredArgument | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {}
+        ErrorKind::UnknownArgument if !offending.starts_with('-') => {}
+        ErrorKind::UnknownArgument => {
+            let flag = offending.split('=').next().unwrap_or(&offending);
+            let what = match flag.strip_prefix("--") {
+                Some(_) => format!("unknown flag: {flag}"),
+                None => format!(
+                    "unknown shorthand flag: '{}' in {flag}",
+                    flag.trim_start_matches('-').chars().next().unwrap_or('-')
+                ),
+            };
+            eprintln!(
+                "{what}\n\nUsage:  strata {path} {usage_line}\n\nRun 'strata {path} --help' for more information"
+            );
+            return Some(ExitCode::from(EXIT_DAEMON));
+        }
+        _ => return None,
+    }
+    let hint = if rule.starts_with("at least") && !rule.contains("at most") { "See" } else { "Run" };
+    eprintln!(
+        "strata: 'strata {path}' requires {rule}\n\nUsage:  strata {path} {usage_line}\n\n{hint} 'strata {path} --help' for more information"
+    );
+    Some(ExitCode::FAILURE)
+}
+
+/// A flag clap took for the image (positionals allow hyphens so the command keeps its own
+/// flags): docker reports it as an unknown flag.
+pub fn unknown_flag(path: &str, arg: &str) -> ExitCode {
+    let usage = USAGES.iter().find(|(n, _, _)| *n == path).map(|(_, u, _)| *u).unwrap_or("[OPTIONS]");
+    let what = match arg.strip_prefix("--") {
+        Some(_) => format!("unknown flag: {}", arg.split('=').next().unwrap_or(arg)),
+        None => {
+            format!("unknown shorthand flag: '{}' in {arg}", arg.trim_start_matches('-').chars().next().unwrap_or('-'))
+        }
+    };
+    eprintln!("{what}\n\nUsage:  strata {path} {usage}\n\nRun 'strata {path} --help' for more information");
+    ExitCode::from(EXIT_DAEMON)
+}
+
 /// Prints `strata: <message>` and the help hint of `cmd`, as docker does for `run` failures.
 fn fail(cmd: &str, message: impl std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("strata: {message}\n\nRun 'strata {cmd} --help' for more information");
@@ -499,6 +585,9 @@ fn environment<'a>(client: &'a Client, cwd: &'a std::path::Path, tty: bool) -> E
 }
 
 async fn create(client: &Client, a: CreateArgs) -> anyhow::Result<ExitCode> {
+    if a.opts.image().starts_with('-') {
+        return Ok(unknown_flag("create", a.opts.image()));
+    }
     let cwd = std::env::current_dir()?;
     let req = match a.opts.to_request(false, &environment(client, &cwd, a.opts.tty)) {
         Ok(r) => r,
@@ -638,6 +727,9 @@ async fn start_container(client: &Client, id: &str) -> Result<(), ClientError> {
 
 async fn run_container(client: &Client, a: RunArgs) -> anyhow::Result<ExitCode> {
     let opts = &a.opts;
+    if opts.image().starts_with('-') {
+        return Ok(unknown_flag("run", opts.image()));
+    }
     if opts.interactive && opts.tty && !std::io::stdin().is_terminal() {
         eprintln!("the input device is not a TTY");
         return Ok(ExitCode::FAILURE);
@@ -1257,8 +1349,11 @@ async fn ps(client: &Client, a: PsArgs) -> anyhow::Result<ExitCode> {
     let path = match ps_query(&a) {
         Ok(p) => p,
         Err(m) => {
-            eprintln!("{m}");
-            return Ok(ExitCode::FAILURE);
+            let bad = a.filter.iter().find(|f| !f.contains('=')).map(String::as_str).unwrap_or("");
+            eprintln!(
+                "invalid argument \"{bad}\" for \"-f, --filter\" flag: {m}\n\nUsage:  strata ps [OPTIONS]\n\nRun 'strata ps --help' for more information"
+            );
+            return Ok(ExitCode::from(EXIT_DAEMON));
         }
     };
     let list: Vec<Value> = match client.get_json(&path).await {

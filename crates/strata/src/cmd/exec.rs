@@ -111,6 +111,9 @@ impl ExecArgs {
 
 pub async fn exec(client: &Client, a: ExecArgs) -> anyhow::Result<ExitCode> {
     let container = a.args[0].clone();
+    if container.starts_with('-') {
+        return Ok(super::container::unknown_flag("exec", &container));
+    }
     if a.interactive && a.tty && !std::io::stdin().is_terminal() {
         eprintln!("the input device is not a TTY");
         return Ok(ExitCode::FAILURE);
