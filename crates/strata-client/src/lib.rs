@@ -4,7 +4,9 @@
 //! any Docker client can do too. This crate does what the docker CLI's client does on the wire:
 //! pick the daemon address (`-H`, `STRATA_HOST`, `DOCKER_HOST`), negotiate the API version with
 //! `HEAD /_ping`, prefix every path with `/v<version>`, and turn error responses into the
-//! daemon's `message`.
+//! daemon's `message`. `attach` and `exec start` take the connection over (`101 UPGRADED`):
+//! [`Client::hijack`] returns the raw bidirectional stream, and [`stream`] reads the daemon's
+//! multiplexed (no TTY) or raw (TTY) output from it, or from a `logs` body.
 
 pub mod stream;
 

@@ -159,4 +159,20 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    #[test]
+    fn container_argument_errors_exit_as_dockers() {
+        use clap::Parser;
+        use std::process::ExitCode;
+        let usage = |args: &[&str]| {
+            let e = super::Cli::try_parse_from(args).expect_err("must not parse");
+            crate::cmd::container::usage_failure(&e)
+        };
+        assert_eq!(usage(&["strata", "stop"]), Some(ExitCode::FAILURE));
+        assert_eq!(usage(&["strata", "container", "rename", "a"]), Some(ExitCode::FAILURE));
+        assert_eq!(usage(&["strata", "exec", "c"]), Some(ExitCode::FAILURE));
+        assert_eq!(usage(&["strata", "stop", "--bogus", "c"]), Some(ExitCode::from(125)));
+        // Other commands keep clap's report.
+        assert_eq!(usage(&["strata", "volume", "bogus"]), None);
+    }
 }
