@@ -316,7 +316,9 @@ fn create_start_attach_wait_and_logs() {
     expect(&t.strata(&["start", "-a", &c]), "hello\n", "two\n", 2);
     expect(&t.strata(&["wait", &c]), "2\n", "", 0);
     expect(&t.strata(&["logs", &c]), "hello\n", "two\n", 0);
-    expect(&t.strata(&["logs", "--tail", "1", &c]), "", "two\n", 0);
+    // The last line of both streams: which one is last is the order the two pipes were read in.
+    let last = t.strata(&["logs", "--tail", "1", &c]);
+    assert!(matches!((last.stdout.as_str(), last.stderr.as_str()), ("", "two\n") | ("hello\n", "")), "{last:?}");
     let stamped = t.strata(&["logs", "-t", &c]);
     let line = stamped.stdout.lines().next().unwrap_or_default();
     assert!(line.ends_with("Z hello") && line.starts_with("20"), "{line:?}");

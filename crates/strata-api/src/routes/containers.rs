@@ -393,8 +393,22 @@ fn created_text(c: &Container) -> String {
     rfc3339_nanos(Some(c.created))
 }
 
+/// `Command` of a listing: the path, then the arguments, those with spaces in single quotes
+/// (Docker's rendering; the CLI shows it verbatim).
 fn command_text(c: &Container) -> String {
-    strata_container::imageconfig::args_of(&c.config).join(" ")
+    let args = strata_container::imageconfig::args_of(&c.config);
+    let mut out = args.first().cloned().unwrap_or_default();
+    for a in args.iter().skip(1) {
+        out.push(' ');
+        if a.contains(' ') {
+            out.push('\'');
+            out.push_str(a);
+            out.push('\'');
+        } else {
+            out.push_str(a);
+        }
+    }
+    out
 }
 
 fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
