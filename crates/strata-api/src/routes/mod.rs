@@ -4,6 +4,7 @@
 
 pub mod containers;
 pub mod images;
+pub mod prune;
 pub mod system;
 pub mod volumes;
 
