@@ -73,6 +73,12 @@ fn system_df_reports_exact_sizes() {
     let again = d.http("GET", "/v1.47/system/df").json();
     let writer = again["Containers"].as_array().expect("c").iter().find(|c| c["Names"][0] == "/writer").cloned();
     assert_eq!(writer.expect("writer")["SizeRw"], du_files(&upper));
+    // A volume written by a container is measured again.
+    d.docker(&["run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "head -c 1000 /dev/zero >> /data/b"]).ok();
+    let again = d.http("GET", "/v1.47/system/df").json();
+    let data = again["Volumes"].as_array().expect("v").iter().find(|v| v["Name"] == "data").cloned();
+    assert_eq!(data.expect("data")["UsageData"]["Size"], 100_000 + 3345 + 7);
+    assert_eq!(du_files(&mountpoint), 100_000 + 3345 + 7);
     // `type` limits the answer (API ≥ 1.42).
     let only = d.http("GET", "/v1.47/system/df?type=volume").json();
     assert!(only["Images"].is_null() && only["Containers"].is_null() && only["Volumes"].is_array(), "{only}");
@@ -83,12 +89,12 @@ fn system_df_reports_exact_sizes() {
     assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
     assert!(lines[1].starts_with("Images          1         1         "), "{table}");
     assert!(lines[2].starts_with("Containers      2         0         "), "{table}");
-    assert!(lines[3].starts_with("Local Volumes   2         1         102.4kB   0B (0%)"), "{table}");
+    assert!(lines[3].starts_with("Local Volumes   2         1         103.4kB   0B (0%)"), "{table}");
     assert!(lines[4].starts_with("Build Cache     0         0         0B        0B"), "{table}");
     let verbose = d.docker(&["system", "df", "-v"]).ok().to_owned();
     assert!(verbose.contains("Images space usage:"), "{verbose}");
     assert!(verbose.contains("busybox      latest"), "{verbose}");
-    assert!(verbose.contains("data          1         102.4kB"), "{verbose}");
+    assert!(verbose.contains("data          1         103.4kB"), "{verbose}");
     assert!(verbose.contains("1               54.3kB"), "{verbose}");
 }
 
@@ -133,4 +139,33 @@ fn image_and_container_prune_dry_run_and_protection() {
     let out = d.docker(&["container", "prune", "-f"]).ok().to_owned();
     assert!(out.contains("Total reclaimed space: 1kB"), "{out}");
     assert_eq!(d.docker(&["ps", "-aq"]).ok().lines().count(), 1);
+}
+
+#[test]
+fn volume_prune_dry_run_and_protection() {
+    let Some(d) = daemon_with_busybox("volume_prune_dry_run_and_protection") else { return };
+    d.docker(&["volume", "create", "plain"]).ok();
+    d.docker(&["volume", "create", "--label", "strata.protect=true", "precious"]).ok();
+    d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "plain:/a",
+        "-v",
+        "precious:/b",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 4096 /dev/zero > /a/f; head -c 10 /dev/zero > /b/f",
+    ])
+    .ok();
+    let all = "filters=%7B%22all%22%3A%7B%22true%22%3Atrue%7D%7D";
+    let dry = d.http("POST", &format!("/v1.47/volumes/prune?dryrun=1&{all}")).json();
+    assert_eq!(dry["VolumesDeleted"], serde_json::json!(["plain"]), "{dry}");
+    assert_eq!(dry["SpaceReclaimed"], 4096);
+    assert_eq!(dry["Skipped"][0]["Id"], "precious");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok(), "plain\nprecious\n");
+    let out = d.docker(&["volume", "prune", "-af"]).ok().to_owned();
+    assert!(out.contains("plain") && out.contains("Total reclaimed space: 4.096kB"), "{out}");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok(), "precious\n");
 }
