@@ -56,6 +56,9 @@ enum Command {
     Load(cmd::image::LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(cmd::image::SaveArgs),
+    /// Manage strata: disk usage, prune
+    #[command(subcommand)]
+    System(cmd::system_df::SystemCommand),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +108,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect(&mut client).await?;
             cmd::volume::run(&client, command).await
         }
+        Command::System(command) => {
+            connect(&mut client).await?;
+            cmd::system_df::run(&client, command).await
+        }
         other => {
             connect(&mut client).await?;
             use cmd::image::ImageCommand as I;
@@ -117,7 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Import(a) => I::Import(a),
                 Command::Load(a) => I::Load(a),
                 Command::Save(a) => I::Save(a),
-                Command::Version(_) | Command::Info(_) | Command::Volume { .. } => unreachable!("handled above"),
+                Command::Version(_) | Command::Info(_) | Command::Volume { .. } | Command::System(_) => {
+                    unreachable!("handled above")
+                }
             };
             cmd::image::run(&client, image_cmd).await
         }

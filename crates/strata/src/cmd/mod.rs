@@ -2,4 +2,5 @@
 
 pub mod image;
 pub mod system;
+pub mod system_df;
 pub mod volume;
