@@ -96,6 +96,19 @@ fn system_df_reports_exact_sizes() {
     assert!(verbose.contains("busybox      latest"), "{verbose}");
     assert!(verbose.contains("data          1         103.4kB"), "{verbose}");
     assert!(verbose.contains("1               54.3kB"), "{verbose}");
+    // strata's own CLI prints the same tables as docker's.
+    assert_eq!(d.strata(&["system", "df"]).ok(), table);
+    let ours = d.strata(&["system", "df", "-v"]).ok().to_owned();
+    let theirs = d.docker(&["system", "df", "-v"]).ok().to_owned();
+    assert_eq!(ours, theirs);
+    // A copy into a stopped container's volume is seen.
+    let file = std::env::temp_dir().join(format!("strata-df-cp-{}", std::process::id()));
+    std::fs::write(&file, vec![7u8; 5000]).expect("write");
+    d.docker(&["cp", &file.display().to_string(), "writer:/data/copied"]).ok();
+    let _ = std::fs::remove_file(&file);
+    let after = d.http("GET", "/v1.47/system/df").json();
+    let data = after["Volumes"].as_array().expect("v").iter().find(|v| v["Name"] == "data").cloned();
+    assert_eq!(data.expect("data")["UsageData"]["Size"], 100_000 + 3345 + 7 + 5000);
 }
 
 #[test]
