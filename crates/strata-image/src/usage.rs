@@ -215,3 +215,82 @@ impl ImageStore {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use strata_layer::driver::vfs::Vfs;
+    use strata_layer::tarlayer::{add_file, tar_of};
+    use strata_layer::{GraphDriver, LAYER_MIGRATIONS, LayerStore};
+    use strata_store::Store;
+
+    use super::*;
+    use crate::store::IMAGE_MIGRATIONS;
+    use crate::{ImportOptions, Reference};
+
+    fn store(dir: &Path) -> ImageStore {
+        let db = Arc::new(Store::open_in_memory(&[LAYER_MIGRATIONS, IMAGE_MIGRATIONS]).expect("db"));
+        let driver: Arc<dyn GraphDriver> = Arc::new(Vfs::new(&dir.join("vfs/dir")).expect("vfs"));
+        ImageStore::new(db.clone(), Arc::new(LayerStore::new(db, driver)), &dir.join("tmp"))
+    }
+
+    fn import(s: &ImageStore, content: &[u8], tag: &str, change: &str) -> Image {
+        let tar = tar_of(|b| add_file(b, "f", content, 0o644));
+        let opts = ImportOptions {
+            tag: Some(Reference::parse_normalized(tag).expect("ref")),
+            changes: vec![change.to_owned()],
+            ..Default::default()
+        };
+        s.import(tar.as_slice(), &opts).expect("import")
+    }
+
+    #[test]
+    fn shared_sizes_count_layers_used_by_several_images() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = store(t.path());
+        let a = import(&s, &[1; 1000], "a:1", "ENV A=1");
+        let b = import(&s, &[1; 1000], "b:1", "ENV B=1");
+        let c = import(&s, &[2; 300], "c:1", "ENV C=1");
+        let counts = HashMap::from([(a.id.to_string(), 2)]);
+        let u = s.disk_usage(&counts).expect("usage");
+        assert_eq!(u.layers_size, 1300, "each layer once");
+        let by_id = |id: &Digest| u.images.iter().find(|i| &i.image.id == id).expect("listed").clone();
+        assert_eq!((by_id(&a.id).shared_size, by_id(&a.id).containers), (1000, 2));
+        assert_eq!(by_id(&b.id).shared_size, 1000);
+        assert_eq!((by_id(&c.id).shared_size, by_id(&c.id).containers), (0, 0));
+    }
+
+    #[test]
+    fn prune_frees_only_layers_no_kept_image_holds() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = store(t.path());
+        let a = import(&s, &[1; 1000], "a:1", "ENV A=1");
+        let _b = import(&s, &[1; 1000], "b:1", "ENV B=1");
+        let c = import(&s, &[2; 300], "c:1", "LABEL strata.protect=true");
+        let all = ImagePruneFilter { dangling_only: false, ..Default::default() };
+        let none: HashSet<String> = HashSet::new();
+        // Nothing is dangling.
+        let r = s.prune(&ImagePruneFilter { dangling_only: true, ..Default::default() }, &none, &HashSet::new(), false);
+        assert!(r.expect("prune").deleted.is_empty());
+        // All unused, a in use by a container: b goes but its layer stays with a; c is protected.
+        let in_use = HashSet::from([a.id.to_string()]);
+        let dry = s.prune(&all, &in_use, &HashSet::new(), true).expect("dry run");
+        assert_eq!(dry.space_reclaimed, 0);
+        assert_eq!(dry.deleted, vec![DeleteItem::Untagged("b:1".into()), DeleteItem::Deleted(_b.id.to_string())]);
+        let reasons: Vec<&str> = dry.skipped.iter().map(|k| k.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(
+            reasons.contains(&"in use by a container") && reasons.contains(&"protected by label strata.protect=true")
+        );
+        assert_eq!(s.all().expect("all").len(), 3, "a dry run removes nothing");
+        let real = s.prune(&all, &in_use, &HashSet::new(), false).expect("prune");
+        assert_eq!(real.deleted, dry.deleted);
+        assert_eq!(real.space_reclaimed, 0);
+        // Without users, a and its layer go.
+        let real = s.prune(&all, &none, &HashSet::new(), false).expect("prune");
+        assert_eq!(real.space_reclaimed, 1000);
+        assert_eq!(s.all().expect("all").iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![c.id]);
+    }
+}
