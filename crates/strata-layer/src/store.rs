@@ -606,9 +606,12 @@ impl LayerStore {
         std::thread::scope(|s| {
             let handles: Vec<_> = container_ids
                 .chunks(chunk)
-                .map(|c| s.spawn(move || c.iter().map(|id| self.rw_size(id).unwrap_or(0)).collect::<Vec<u64>>()))
+                .map(|c| {
+                    (c.len(), s.spawn(move || c.iter().map(|id| self.rw_size(id).unwrap_or(0)).collect::<Vec<u64>>()))
+                })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            // A worker that panicked reports 0 for its chunk, so sizes stay aligned with ids.
+            handles.into_iter().flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![0; n])).collect()
         })
     }
 
