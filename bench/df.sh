@@ -73,6 +73,16 @@ best() { # DOCKER_HOST cmd...
   echo "$b"
 }
 
+# The API alone (no CLI start-up): curl on the socket.
+api_ms() { # DOCKER_HOST path
+  local sock=${1#unix://} b=999999 x
+  for _ in $(seq 1 "$REPEAT"); do
+    x=$(curl -s -o /dev/null -w '%{time_total}' --unix-socket "$sock" "http://x/v1.41$2" | awk '{ printf "%d", $1 * 1000 }')
+    [ "$x" -lt "$b" ] && b=$x
+  done
+  echo "$b"
+}
+
 declare -A R
 for engine in strata docker; do
   h=$SOCK
@@ -83,17 +93,21 @@ for engine in strata docker; do
   R[$engine.df]=$(best "$h" system df)
   R[$engine.dfv]=$(best "$h" system df -v)
   R[$engine.ps]=$(best "$h" ps -as)
+  R[$engine.apidf]=$(api_ms "$h" /system/df)
+  R[$engine.apips]=$(api_ms "$h" '/containers/json?all=1&size=1')
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 echo "N=$N containers, $N volumes x $FILES files x $FILE_SIZE B; best of $REPEAT (ms)"
 printf '%-28s %8s %8s %8s\n' command strata docker ratio
-for k in first df dfv ps; do
+for k in first df dfv ps apidf apips; do
   case $k in
     first) label="system df (first, cold)" ;;
     df) label="system df" ;;
     dfv) label="system df -v" ;;
     ps) label="ps -as" ;;
+    apidf) label="API GET /system/df" ;;
+    apips) label="API GET /containers/json?size=1" ;;
   esac
   printf '%-28s %8s %8s %8s\n' "$label" "${R[strata.$k]}" "${R[docker.$k]}" "$(ratio "${R[strata.$k]}" "${R[docker.$k]}")"
 done
