@@ -138,6 +138,12 @@ async fn put(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response<Bo
     let path = query_path(ctx)?;
     let svc = service(ctx);
     let c = svc.get(id)?;
+    // The copy may write into the container's volumes: their remembered sizes are dropped
+    // before and after it (a walk that overlapped the copy is not kept).
+    let volumes: Vec<String> =
+        c.mounts.inspect_mounts().into_iter().map(|m| m.name).filter(|n| !n.is_empty()).collect();
+    let note_written = |names: &[String]| names.iter().for_each(|n| ctx.engine.volumes().note_written(n));
+    note_written(&volumes);
     let options = ExtractOptions {
         no_overwrite_dir_non_dir: ctx.query.bool("noOverwriteDirNonDir"),
         copy_uid_gid: ctx.query.bool("copyUIDGID"),
@@ -149,6 +155,7 @@ async fn put(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response<Bo
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
+    note_written(&volumes);
     result?;
     Ok(status(StatusCode::OK))
 }

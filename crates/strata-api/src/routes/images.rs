@@ -42,6 +42,7 @@ pub async fn route(
         (&Method::GET, ["get"]) => save(ctx, ctx.query.get_all("names").iter().map(|s| s.to_string()).collect()).await,
         (&Method::POST, ["load"]) => load(ctx, req).await,
         (&Method::POST, ["create"]) => create(ctx, req).await,
+        (&Method::POST, ["prune"]) => crate::routes::prune::images(ctx).await,
         (&Method::GET, [name @ .., "json"]) if !name.is_empty() => inspect(ctx, &name.join("/")).await,
         (&Method::GET, [name @ .., "history"]) if !name.is_empty() => history(ctx, &name.join("/")).await,
         (&Method::GET, [name @ .., "get"]) if !name.is_empty() => save(ctx, vec![name.join("/")]).await,
@@ -85,28 +86,28 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
     };
     let v = ctx.version;
     let images = blocking(ctx, move |s| s.list(&filter)).await?;
-    let body: Vec<Value> = images
-        .iter()
-        .map(|img| {
-            let (tags, digests) = repo_tags_for_list(img, v);
-            let mut o = json!({
-                "Containers": -1,
-                "Created": img.created,
-                "Id": img.id.to_string(),
-                "Labels": img.config.config.as_ref().and_then(|c| c.get("Labels")).cloned().unwrap_or(Value::Null),
-                "ParentId": img.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-                "RepoDigests": digests,
-                "RepoTags": tags,
-                "SharedSize": -1,
-                "Size": img.size,
-            });
-            if v < V1_44 {
-                o["VirtualSize"] = json!(img.size);
-            }
-            o
-        })
-        .collect();
+    let body: Vec<Value> = images.iter().map(|img| summary_json(img, v)).collect();
     Ok(json(StatusCode::OK, &body))
+}
+
+/// An image as `GET /images/json` lists it (`Containers` and `SharedSize` unknown: -1).
+pub(crate) fn summary_json(img: &Image, v: ApiVersion) -> Value {
+    let (tags, digests) = repo_tags_for_list(img, v);
+    let mut o = json!({
+        "Containers": -1,
+        "Created": img.created,
+        "Id": img.id.to_string(),
+        "Labels": img.config.config.as_ref().and_then(|c| c.get("Labels")).cloned().unwrap_or(Value::Null),
+        "ParentId": img.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        "RepoDigests": digests,
+        "RepoTags": tags,
+        "SharedSize": -1,
+        "Size": img.size,
+    });
+    if v < V1_44 {
+        o["VirtualSize"] = json!(img.size);
+    }
+    o
 }
 
 async fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Response<Body>> {
