@@ -487,7 +487,19 @@ impl Runtime for RuncRuntime {
                 args.push("--force".into());
             }
             args.push(id.into());
-            self.simple("delete", id, args).await.map(drop)
+            // `runc delete --force` races with a container whose last process is exiting: it may
+            // see it running, try to freeze it, and fail with "invalid state transition from
+            // stopped to paused". A second attempt sees it stopped and deletes it.
+            let mut attempt = 0;
+            loop {
+                match self.simple("delete", id, args.clone()).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if attempt >= 3 || e.to_string().contains("does not exist") => return Err(e),
+                    Err(e) => tracing::debug!(id, error = %e, attempt, "runtime delete failed, retrying"),
+                }
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(25 * attempt)).await;
+            }
         })
     }
 
