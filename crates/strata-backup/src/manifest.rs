@@ -46,6 +46,14 @@ pub struct Manifest {
     /// The containers frozen while the data was read.
     #[serde(default)]
     pub paused_containers: Vec<String>,
+    /// Permission bits of the volume's top directory (the tar stream holds its contents only).
+    #[serde(default)]
+    pub root_mode: u32,
+    /// Owner of the volume's top directory.
+    #[serde(default)]
+    pub root_uid: u32,
+    #[serde(default)]
+    pub root_gid: u32,
 }
 
 impl Manifest {
@@ -86,6 +94,9 @@ pub(crate) fn sample(volume: &str, created_at: &str) -> Manifest {
         strata_version: "0.1.0".into(),
         paused: true,
         paused_containers: vec![],
+        root_mode: 0o755,
+        root_uid: 0,
+        root_gid: 0,
     }
 }
 
