@@ -1,0 +1,401 @@
+//! `strata volume export|import|clone|backup|restore|backups`: data in and out of volumes.
+//!
+//! The daemon does the volume work (it can pause writers, and it owns the data-root); the CLI
+//! moves streams between the API and files. Backups go to a directory in the format of
+//! [`strata_backup`]: the data file is written as `.partial`, checked against the manifest that
+//! ends the daemon's stream (sha256 and length), then the manifest is written last — so an
+//! interrupted backup never looks complete.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::Method;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sha2::Digest;
+use strata_backup::{dir, frame, retention};
+use strata_client::{Client, encode};
+
+use crate::units::human_size;
+
+/// Size of the chunks read from files for uploads.
+const UPLOAD_CHUNK: usize = 1 << 20;
+/// The media type of a backup stream (as the daemon names it).
+const BACKUP_MEDIA_TYPE: &str = "application/vnd.strata.volume-backup";
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Volume to export
+    volume: String,
+    /// Write to a file instead of STDOUT
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Volume to fill (created when missing)
+    volume: String,
+    /// Tar archive (plain, gzip or zstd), or - for STDIN
+    source: String,
+    /// Replace the contents of a volume that is not empty
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CloneArgs {
+    /// Volume to copy
+    source: String,
+    /// Name of the new volume
+    target: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// Volumes to back up
+    volumes: Vec<String>,
+    /// Directory to write the backups to
+    #[arg(long = "to", value_name = "DIR")]
+    to: PathBuf,
+    /// Back up every volume
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// Do not pause the containers writing to a volume while it is read
+    #[arg(long = "no-pause")]
+    no_pause: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup: its .tar.zst or .manifest.json file
+    backup: PathBuf,
+    /// Restore into a volume of this name instead of the backed-up volume's
+    #[arg(long = "name")]
+    name: Option<String>,
+    /// Replace the contents of an existing volume, even one in use
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BackupsCommand {
+    /// List the backups in a directory
+    Ls(BackupsLsArgs),
+    /// Delete old backups from a directory (never a volume's last one unless --force)
+    Prune(BackupsPruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupsLsArgs {
+    /// Directory of backups
+    dest: PathBuf,
+    /// Only the backups of this volume
+    #[arg(long = "volume")]
+    volume: Option<String>,
+    /// Output format: 'table' (default) or 'json' (one manifest per line)
+    #[arg(long = "format")]
+    format: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupsPruneArgs {
+    /// Directory of backups
+    dest: PathBuf,
+    /// Keep the N newest backups of each volume
+    #[arg(long = "keep-last", value_name = "N")]
+    keep_last: Option<usize>,
+    /// Keep backups younger than this (e.g. 7d, 12h)
+    #[arg(long = "keep-within", value_name = "DURATION", value_parser = parse_duration)]
+    keep_within: Option<Duration>,
+    /// Only prune the backups of this volume
+    #[arg(long = "volume")]
+    volume: Option<String>,
+    /// Allow deleting the last backup of a volume
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+    /// Print what would be deleted without deleting it
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
+/// A body streamed from `prefix` and then a file (or stdin).
+async fn upload(prefix: Vec<u8>, source: &Path) -> anyhow::Result<strata_client::Body> {
+    use tokio::io::AsyncReadExt;
+    let path = if source == Path::new("-") { Path::new("/dev/stdin") } else { source };
+    let reader = tokio::fs::File::open(path).await.with_context(|| format!("open {}", source.display()))?;
+    let file = futures_util::stream::unfold(reader, |mut r| async move {
+        let mut buf = vec![0u8; UPLOAD_CHUNK];
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(hyper::body::Frame::data(Bytes::from(buf))), r))
+            }
+            Err(e) => Some((Err(e), r)),
+        }
+    });
+    let head =
+        futures_util::stream::iter((!prefix.is_empty()).then(|| Ok(hyper::body::Frame::data(Bytes::from(prefix)))));
+    Ok(http_body_util::StreamBody::new(head.chain(file)).boxed_unsync())
+}
+
+/// A rate for humans.
+fn rate(bytes: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    format!("{}/s", human_size(bytes as f64 / secs))
+}
+
+pub async fn export(client: &Client, a: ExportArgs) -> anyhow::Result<ExitCode> {
+    if a.output.is_none() && std::io::stdout().is_terminal() {
+        bail!("cowardly refusing to write a tar archive to a terminal. Use the -o flag or redirect");
+    }
+    let resp = client.request(Method::GET, &format!("/volumes/{}/export", encode(&a.volume)), None, None).await?;
+    // Into a temporary file next to the target, renamed when complete: a cut stream leaves no
+    // file that looks like an export.
+    let (mut out, tmp): (Box<dyn Write>, Option<PathBuf>) = match &a.output {
+        Some(path) => {
+            let tmp = path.with_extension("partial");
+            let f = std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+            (Box::new(std::io::BufWriter::new(f)), Some(tmp))
+        }
+        None => (Box::new(std::io::stdout().lock()), None),
+    };
+    let mut body = resp.into_body();
+    let result: anyhow::Result<()> = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| anyhow::anyhow!("export {}: the stream was cut: {e}", a.volume))?;
+            if let Some(data) = frame.data_ref() {
+                out.write_all(data)?;
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+    .await;
+    drop(out);
+    match (result, tmp, &a.output) {
+        (Ok(()), Some(tmp), Some(path)) => std::fs::rename(&tmp, path)?,
+        (Err(e), Some(tmp), _) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        (r, _, _) => r?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn import(client: &Client, a: ImportArgs) -> anyhow::Result<ExitCode> {
+    if a.source == "-" && std::io::stdin().is_terminal() {
+        bail!("requested import from stdin, but stdin is a terminal");
+    }
+    let body = upload(Vec::new(), Path::new(&a.source)).await?;
+    let force = if a.force { "?force=1" } else { "" };
+    let path = format!("/volumes/{}/import{force}", encode(&a.volume));
+    let resp = client.request(Method::POST, &path, Some("application/x-tar"), Some(body)).await?;
+    let _: Value = strata_client::decode(resp).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn clone(client: &Client, a: CloneArgs) -> anyhow::Result<ExitCode> {
+    let path = format!("/volumes/{}/clone?to={}", encode(&a.source), encode(&a.target));
+    let v: Value = strata_client::decode(client.request(Method::POST, &path, None, None).await?).await?;
+    println!("{}", v["Name"].as_str().unwrap_or(&a.target));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn backup(client: &Client, a: BackupArgs) -> anyhow::Result<ExitCode> {
+    let mut names = a.volumes.clone();
+    if a.all {
+        let list: Value = client.get_json("/volumes").await?;
+        names.extend(
+            list["Volumes"].as_array().into_iter().flatten().filter_map(|v| v["Name"].as_str()).map(str::to_owned),
+        );
+    } else if names.is_empty() {
+        bail!("'strata volume backup' requires at least 1 volume or --all");
+    }
+    if !a.to.is_dir() {
+        bail!("backup destination {} is not a directory", a.to.display());
+    }
+    let mut failed = false;
+    for name in &names {
+        match backup_one(client, name, &a.to, !a.no_pause).await {
+            Ok(b) => println!("{}", b.data.display()),
+            Err(e) => {
+                failed = true;
+                eprintln!("backup {name}: {e:#}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// One volume into `dest`: the stream written as it arrives, the trailing manifest split off
+/// and checked against what was written, then the backup committed.
+async fn backup_one(client: &Client, name: &str, dest: &Path, pause: bool) -> anyhow::Result<dir::Backup> {
+    let started = Instant::now();
+    let id = dir::new_id(dest, name, now_secs());
+    let mut pending = dir::Pending::create(dest, &id)?;
+    let path = format!("/volumes/{}/backup?pause={}", encode(name), u8::from(pause));
+    let resp = client.request(Method::POST, &path, None, None).await?;
+    let mut body = resp.into_body();
+    let mut hasher = sha2::Sha256::new();
+    // The last bytes are held back from the hash until the manifest frame is found in them.
+    let mut tail: Vec<u8> = Vec::with_capacity(2 * frame::MAX_FRAME);
+    let mut total = 0u64;
+    while let Some(f) = body.frame().await {
+        let f = f.map_err(|e| anyhow::anyhow!("the daemon's stream was cut: {e}"))?;
+        let Some(data) = f.data_ref() else { continue };
+        pending.file().write_all(data).context("write the backup")?;
+        total += data.len() as u64;
+        tail.extend_from_slice(data);
+        if tail.len() > 2 * frame::MAX_FRAME {
+            let cut = tail.len() - frame::MAX_FRAME;
+            hasher.update(&tail[..cut]);
+            tail.drain(..cut);
+        }
+    }
+    let (data_in_tail, manifest) = frame::split_trailing(&tail)?;
+    hasher.update(&tail[..data_in_tail]);
+    let data_len = total - (tail.len() - data_in_tail) as u64;
+    let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if sha != manifest.sha256 || data_len != manifest.stored_bytes {
+        bail!("the data received does not match its manifest (sha256 {sha}, {data_len} bytes)");
+    }
+    let backup = pending.commit(data_len, &manifest)?;
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{name}: {} of data ({} entries) in {:.1}s ({}), stored as {}",
+        human_size(manifest.bytes as f64),
+        manifest.entries,
+        elapsed.as_secs_f64(),
+        rate(manifest.bytes, elapsed),
+        human_size(data_len as f64),
+    );
+    Ok(backup)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+pub async fn restore(client: &Client, a: RestoreArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let b = dir::find(&a.backup)?;
+    let body = upload(frame::encode(&b.manifest), &b.data).await?;
+    let mut q = Vec::new();
+    if let Some(n) = &a.name {
+        q.push(format!("name={}", encode(n)));
+    }
+    if a.force {
+        q.push("force=1".to_owned());
+    }
+    let path = if q.is_empty() { "/volumes/restore".to_owned() } else { format!("/volumes/restore?{}", q.join("&")) };
+    let resp = client.request(Method::POST, &path, Some(BACKUP_MEDIA_TYPE), Some(body)).await?;
+    let answer: Value = strata_client::decode(resp).await?;
+    let name = answer["Volume"]["Name"].as_str().unwrap_or("");
+    println!("{name}");
+    let bytes = answer["Size"].as_u64().unwrap_or(0);
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{name}: restored {} ({} entries) from {} in {:.1}s ({}), checksum verified",
+        human_size(bytes as f64),
+        answer["Entries"],
+        b.id,
+        elapsed.as_secs_f64(),
+        rate(bytes, elapsed)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn backups(cmd: BackupsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BackupsCommand::Ls(a) => backups_ls(a),
+        BackupsCommand::Prune(a) => backups_prune(a),
+    }
+}
+
+fn listed(dest: &Path, volume: Option<&str>) -> anyhow::Result<Vec<dir::Backup>> {
+    let (found, bad) = dir::list(dest)?;
+    for e in bad {
+        eprintln!("warning: {e}");
+    }
+    Ok(found.into_iter().filter(|b| volume.is_none_or(|v| b.manifest.volume == v)).collect())
+}
+
+fn backups_ls(a: BackupsLsArgs) -> anyhow::Result<ExitCode> {
+    let found = listed(&a.dest, a.volume.as_deref())?;
+    let mut out = String::new();
+    match a.format.as_deref() {
+        Some("json") => {
+            for b in &found {
+                out.push_str(&json!({"Id": b.id, "Path": b.data, "Manifest": b.manifest}).to_string());
+                out.push('\n');
+            }
+        }
+        None | Some("") | Some("table") => {
+            let mut lines = vec!["VOLUME\tBACKUP\tCREATED\tSIZE\tSTORED\tPAUSED".to_owned()];
+            for b in &found {
+                let m = &b.manifest;
+                lines.push(format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    m.volume,
+                    b.id,
+                    m.created_at,
+                    human_size(m.bytes as f64),
+                    human_size(m.stored_bytes as f64),
+                    if m.paused { "yes" } else { "no" }
+                ));
+            }
+            out = crate::tabwriter::align(&lines);
+        }
+        Some(other) => bail!("unknown format {other:?}: use table or json"),
+    }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backups_prune(a: BackupsPruneArgs) -> anyhow::Result<ExitCode> {
+    if a.keep_last.is_none() && a.keep_within.is_none() {
+        bail!("'strata volume backups prune' needs --keep-last and/or --keep-within");
+    }
+    let found = listed(&a.dest, a.volume.as_deref())?;
+    let candidates: Vec<retention::Candidate> = found
+        .iter()
+        .map(|b| retention::Candidate {
+            id: b.id.clone(),
+            volume: b.manifest.volume.clone(),
+            created: b.manifest.created_secs(),
+        })
+        .collect();
+    let rules = retention::Rules { keep_last: a.keep_last, keep_within: a.keep_within, force: a.force };
+    let mut failed = false;
+    for v in retention::decide(&candidates, &rules, now_secs()) {
+        let Some(b) = found.iter().find(|b| b.id == v.id) else { continue };
+        if v.keep {
+            if a.dry_run {
+                println!("keep {} ({})", v.id, v.reason);
+            }
+        } else if a.dry_run {
+            println!("would delete {}", v.id);
+        } else {
+            match dir::remove(b) {
+                Ok(()) => println!("deleted {}", v.id),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("{e}");
+                }
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
