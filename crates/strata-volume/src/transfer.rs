@@ -362,7 +362,10 @@ impl Volumes {
             labels: s.labels.clone(),
         };
         let (v, ()) = self.fill(Op::Clone, dst, false, create, |dir| {
-            crate::copy::copy_tree(&source.path, dir).map_err(|e| archive_error(Op::Clone, dst, e))?;
+            let report = crate::copy::copy_tree(&source.path, dir)
+                .map_err(|e| VolumeError::io(Op::Clone, dst, e.op, e.path, e.source))?;
+            tracing::info!(source = %src, volume = %dst, entries = report.entries, bytes = report.bytes,
+                reflinked = report.reflinked, "volume cloned");
             set_root_attrs(dir, meta.mode(), meta.uid(), meta.gid())
                 .map_err(|e| VolumeError::io(Op::Clone, dst, "cannot set the owner and mode of", dir, e))
         })?;
