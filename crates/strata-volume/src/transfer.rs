@@ -257,6 +257,7 @@ impl Volumes {
             if !force && !self.data_is_empty(op, &v).map_err(discard)? {
                 return Err(discard(VolumeError::NotEmpty { op, name: name.to_owned() }));
             }
+            crate::crash::point(crate::crash::FILL_BEFORE_SWAP);
             rustix::fs::renameat_with(
                 rustix::fs::CWD,
                 &staging,
@@ -394,6 +395,7 @@ impl Volumes {
             .map_err(|e| archive_error(Op::Backup, name, e))?;
         let mut hashed = zstd.finish().map_err(stream_err)?;
         hashed.flush().map_err(stream_err)?;
+        crate::crash::point(crate::crash::BACKUP_AFTER_DATA);
         let paused_containers = freeze.as_ref().map(|g| g.paused().to_vec()).unwrap_or_default();
         drop(freeze);
         Ok(Manifest {

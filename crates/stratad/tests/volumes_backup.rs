@@ -314,3 +314,42 @@ fn clones_copy_contents_labels_and_stay_independent() {
     // The original can be removed afterwards: the clone left no hold on it.
     d.strata(&["volume", "rm", "orig"]).ok();
 }
+
+const CRASH_ENV: &str = "STRATA_CRASH_AT";
+
+/// Waits for the injected crash and starts the daemon again without it.
+fn restart_after_crash(d: &mut Daemon) {
+    d.wait_exit(std::time::Duration::from_secs(20)).expect("the daemon crashed");
+    d.set_env(CRASH_ENV, None);
+    d.start_again();
+}
+
+#[test]
+fn a_crash_mid_backup_or_restore_leaves_nothing_that_looks_complete() {
+    if !strata_testkit::require_root("a_crash_mid_backup_or_restore_leaves_nothing_that_looks_complete") {
+        return;
+    }
+    let mut d = Daemon::start_with_env(Default::default(), &[(CRASH_ENV, "volume-backup-after-data")]);
+    let dest = tempfile::tempdir().expect("tempdir");
+    d.strata(&["volume", "create", "vol1"]).ok();
+    populate(&data_dir(&d, "vol1"));
+    let out = d.strata(&["volume", "backup", "vol1", "--to", s(dest.path())]);
+    assert_ne!(out.code, 0, "the backup succeeded although the daemon died: {}", out.stdout);
+    assert!(files_in(dest.path()).is_empty(), "left behind: {:?}", files_in(dest.path()));
+    restart_after_crash(&mut d);
+
+    // A good backup, then a restore over the volume that dies just before the swap.
+    let file = PathBuf::from(d.strata(&["volume", "backup", "vol1", "--to", s(dest.path())]).ok().trim());
+    std::fs::write(data_dir(&d, "vol1").join("newer"), b"written after the backup").expect("write");
+    let before = snapshot(&data_dir(&d, "vol1"));
+    d.stop();
+    d.set_env(CRASH_ENV, Some("volume-fill-before-swap"));
+    d.start_again();
+    let out = d.strata(&["volume", "restore", "--force", s(&file)]);
+    assert_ne!(out.code, 0);
+    restart_after_crash(&mut d);
+    assert_eq!(snapshot(&data_dir(&d, "vol1")), before, "the volume changed although the restore died");
+    assert!(trash_is_empty(&d), "the staging directory survived the restart");
+    // No hold of the interrupted transfers is left: the volume can be removed.
+    d.strata(&["volume", "rm", "vol1"]).ok();
+}
