@@ -252,11 +252,13 @@ async fn backup_one(client: &Client, name: &str, dest: &Path, pause: bool) -> an
     // The last bytes are held back from the hash until the manifest frame is found in them.
     let mut tail: Vec<u8> = Vec::with_capacity(2 * frame::MAX_FRAME);
     let mut total = 0u64;
+    let mut progress = Progress::new(name);
     while let Some(f) = body.frame().await {
         let f = f.map_err(|e| anyhow::anyhow!("the daemon's stream was cut: {e}"))?;
         let Some(data) = f.data_ref() else { continue };
         pending.file().write_all(data).context("write the backup")?;
         total += data.len() as u64;
+        progress.update(total);
         tail.extend_from_slice(data);
         if tail.len() > 2 * frame::MAX_FRAME {
             let cut = tail.len() - frame::MAX_FRAME;
@@ -264,6 +266,7 @@ async fn backup_one(client: &Client, name: &str, dest: &Path, pause: bool) -> an
             tail.drain(..cut);
         }
     }
+    progress.done();
     let (data_in_tail, manifest) = frame::split_trailing(&tail)?;
     hasher.update(&tail[..data_in_tail]);
     let data_len = total - (tail.len() - data_in_tail) as u64;
@@ -282,6 +285,45 @@ async fn backup_one(client: &Client, name: &str, dest: &Path, pause: bool) -> an
         human_size(data_len as f64),
     );
     Ok(backup)
+}
+
+/// A one-line progress display on a terminal's stderr: bytes so far and the rate.
+struct Progress<'a> {
+    name: &'a str,
+    started: Instant,
+    last: Instant,
+    shown: bool,
+    enabled: bool,
+}
+
+/// How often the progress line is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+impl<'a> Progress<'a> {
+    fn new(name: &'a str) -> Progress<'a> {
+        let now = Instant::now();
+        Progress { name, started: now, last: now, shown: false, enabled: std::io::stderr().is_terminal() }
+    }
+
+    fn update(&mut self, bytes: u64) {
+        if self.enabled && self.last.elapsed() >= PROGRESS_EVERY {
+            self.last = Instant::now();
+            self.shown = true;
+            eprint!(
+                "\r{}: {} stored ({})   ",
+                self.name,
+                human_size(bytes as f64),
+                rate(bytes, self.started.elapsed())
+            );
+        }
+    }
+
+    fn done(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            self.shown = false;
+        }
+    }
 }
 
 fn now_secs() -> i64 {
