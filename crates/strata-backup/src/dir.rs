@@ -101,11 +101,17 @@ pub fn find(path: &Path) -> Result<Backup, DirError> {
     open(dir, id)
 }
 
+/// `<volume>_<YYYYmmddTHHMMSSZ>`: the id of a backup of `volume` taken at `secs`, before any
+/// suffix that makes it unique.
+pub fn id_for(volume: &str, secs: i64) -> String {
+    let stamp: String = crate::manifest::format_time(secs).chars().filter(|c| *c != '-' && *c != ':').collect();
+    format!("{volume}_{stamp}")
+}
+
 /// The id of a new backup of `volume` taken at `secs`: `<volume>_<YYYYmmddTHHMMSSZ>`, with a
 /// `-N` suffix when that name is taken in `dir` (two backups within one second).
 pub fn new_id(dir: &Path, volume: &str, secs: i64) -> String {
-    let stamp: String = crate::manifest::format_time(secs).chars().filter(|c| *c != '-' && *c != ':').collect();
-    let base = format!("{volume}_{stamp}");
+    let base = id_for(volume, secs);
     let taken = |id: &str| {
         [DATA_SUFFIX, MANIFEST_SUFFIX, &format!("{DATA_SUFFIX}{PARTIAL_SUFFIX}")]
             .iter()

@@ -15,6 +15,7 @@ use crate::template::Method as RowMethod;
 use crate::units::human_size;
 
 mod data;
+mod s3;
 
 /// The API version from which prune takes `all` (and removes only anonymous volumes without it).
 const PRUNE_ALL_API: &str = "1.42";
@@ -153,7 +154,7 @@ pub async fn run(client: &Client, command: VolumeCommand) -> anyhow::Result<Exit
         VolumeCommand::Clone(a) => data::clone(client, a).await,
         VolumeCommand::Backup(a) => data::backup(client, a).await,
         VolumeCommand::Restore(a) => data::restore(client, a).await,
-        VolumeCommand::Backups(c) => data::backups(c),
+        VolumeCommand::Backups(c) => data::backups(c).await,
     }
 }
 

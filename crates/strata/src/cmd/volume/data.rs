@@ -21,6 +21,7 @@ use sha2::Digest;
 use strata_backup::{dir, frame, retention};
 use strata_client::{Client, encode};
 
+use super::s3::{self, S3Dest, S3Flags};
 use crate::units::human_size;
 
 /// Size of the chunks read from files for uploads.
@@ -60,27 +61,31 @@ pub struct CloneArgs {
 pub struct BackupArgs {
     /// Volumes to back up
     volumes: Vec<String>,
-    /// Directory to write the backups to
-    #[arg(long = "to", value_name = "DIR")]
-    to: PathBuf,
+    /// Where to write the backups: a directory or s3://bucket/prefix
+    #[arg(long = "to", value_name = "DEST")]
+    to: String,
     /// Back up every volume
     #[arg(short = 'a', long = "all")]
     all: bool,
     /// Do not pause the containers writing to a volume while it is read
     #[arg(long = "no-pause")]
     no_pause: bool,
+    #[command(flatten)]
+    s3: S3Flags,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RestoreArgs {
-    /// The backup: its .tar.zst or .manifest.json file
-    backup: PathBuf,
+    /// The backup: its .tar.zst or .manifest.json file (or s3:// object)
+    backup: String,
     /// Restore into a volume of this name instead of the backed-up volume's
     #[arg(long = "name")]
     name: Option<String>,
     /// Replace the contents of an existing volume, even one in use
     #[arg(short = 'f', long = "force")]
     force: bool,
+    #[command(flatten)]
+    s3: S3Flags,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -93,20 +98,22 @@ pub enum BackupsCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct BackupsLsArgs {
-    /// Directory of backups
-    dest: PathBuf,
+    /// Directory of backups, or s3://bucket/prefix
+    dest: String,
     /// Only the backups of this volume
     #[arg(long = "volume")]
     volume: Option<String>,
     /// Output format: 'table' (default) or 'json' (one manifest per line)
     #[arg(long = "format")]
     format: Option<String>,
+    #[command(flatten)]
+    s3: S3Flags,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct BackupsPruneArgs {
-    /// Directory of backups
-    dest: PathBuf,
+    /// Directory of backups, or s3://bucket/prefix
+    dest: String,
     /// Keep the N newest backups of each volume
     #[arg(long = "keep-last", value_name = "N")]
     keep_last: Option<usize>,
@@ -122,6 +129,8 @@ pub struct BackupsPruneArgs {
     /// Print what would be deleted without deleting it
     #[arg(long = "dry-run")]
     dry_run: bool,
+    #[command(flatten)]
+    s3: S3Flags,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -139,14 +148,22 @@ async fn upload(prefix: Vec<u8>, source: &Path) -> anyhow::Result<strata_client:
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((Ok(hyper::body::Frame::data(Bytes::from(buf))), r))
+                Some((Ok(Bytes::from(buf)), r))
             }
             Err(e) => Some((Err(e), r)),
         }
     });
-    let head =
-        futures_util::stream::iter((!prefix.is_empty()).then(|| Ok(hyper::body::Frame::data(Bytes::from(prefix)))));
-    Ok(http_body_util::StreamBody::new(head.chain(file)).boxed_unsync())
+    Ok(body_of(prefix, file.boxed()))
+}
+
+/// A body of `prefix`, then `rest`.
+fn body_of(
+    prefix: Vec<u8>,
+    rest: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
+) -> strata_client::Body {
+    let head = futures_util::stream::iter((!prefix.is_empty()).then(|| Ok(Bytes::from(prefix))));
+    let frames = head.chain(rest).map(|r| r.map(hyper::body::Frame::data));
+    http_body_util::StreamBody::new(frames).boxed_unsync()
 }
 
 /// A rate for humans.
@@ -223,13 +240,11 @@ pub async fn backup(client: &Client, a: BackupArgs) -> anyhow::Result<ExitCode> 
     } else if names.is_empty() {
         bail!("'strata volume backup' requires at least 1 volume or --all");
     }
-    if !a.to.is_dir() {
-        bail!("backup destination {} is not a directory", a.to.display());
-    }
+    let dest = Dest::open(&a.to, &a.s3)?;
     let mut failed = false;
     for name in &names {
-        match backup_one(client, name, &a.to, !a.no_pause).await {
-            Ok(b) => println!("{}", b.data.display()),
+        match dest.backup(client, name, !a.no_pause).await {
+            Ok(location) => println!("{location}"),
             Err(e) => {
                 failed = true;
                 eprintln!("backup {name}: {e:#}");
@@ -239,52 +254,143 @@ pub async fn backup(client: &Client, a: BackupArgs) -> anyhow::Result<ExitCode> 
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-/// One volume into `dest`: the stream written as it arrives, the trailing manifest split off
-/// and checked against what was written, then the backup committed.
-async fn backup_one(client: &Client, name: &str, dest: &Path, pause: bool) -> anyhow::Result<dir::Backup> {
-    let started = Instant::now();
-    let id = dir::new_id(dest, name, now_secs());
-    let mut pending = dir::Pending::create(dest, &id)?;
+/// Where backups are kept.
+enum Dest {
+    Dir(PathBuf),
+    S3(S3Dest),
+}
+
+/// Where the data of a backup being received goes.
+enum Sink {
+    Dir(dir::Pending),
+    S3(s3::Upload),
+}
+
+impl Sink {
+    async fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        match self {
+            Sink::Dir(p) => p.file().write_all(data).context("write the backup"),
+            Sink::S3(u) => u.write(data).await,
+        }
+    }
+}
+
+impl Dest {
+    fn open(dest: &str, flags: &S3Flags) -> anyhow::Result<Dest> {
+        if dest.starts_with("s3://") {
+            return Ok(Dest::S3(S3Dest::open(dest, flags)?));
+        }
+        let path = PathBuf::from(dest);
+        if !path.is_dir() {
+            bail!("backup destination {dest} is not a directory");
+        }
+        Ok(Dest::Dir(path))
+    }
+
+    /// Backs `name` up; returns where the data went.
+    async fn backup(&self, client: &Client, name: &str, pause: bool) -> anyhow::Result<String> {
+        let started = Instant::now();
+        let (location, manifest) = match self {
+            Dest::Dir(dir) => {
+                let id = dir::new_id(dir, name, now_secs());
+                let mut sink = Sink::Dir(dir::Pending::create(dir, &id)?);
+                // On an error the pending file is dropped, which deletes it.
+                let (manifest, data_len) = receive(client, name, pause, &mut sink).await?;
+                let Sink::Dir(pending) = sink else { unreachable!("a directory sink") };
+                let b = pending.commit(data_len, &manifest)?;
+                (b.data.display().to_string(), manifest)
+            }
+            Dest::S3(s3) => {
+                let id = s3.new_id(name, now_secs()).await?;
+                let mut sink = Sink::S3(s3.upload(&id).await?);
+                let received = receive(client, name, pause, &mut sink).await;
+                let Sink::S3(upload) = sink else { unreachable!("an S3 sink") };
+                let manifest = match received {
+                    Ok((m, _)) => m,
+                    Err(e) => {
+                        upload.abort().await;
+                        return Err(e);
+                    }
+                };
+                upload.finish().await?;
+                s3.put_manifest(&id, &manifest).await?;
+                (s3.data_url(&id), manifest)
+            }
+        };
+        let elapsed = started.elapsed();
+        eprintln!(
+            "{name}: {} of data ({} entries) in {:.1}s ({}), stored as {}",
+            human_size(manifest.bytes as f64),
+            manifest.entries,
+            elapsed.as_secs_f64(),
+            rate(manifest.bytes, elapsed),
+            human_size(manifest.stored_bytes as f64),
+        );
+        Ok(location)
+    }
+
+    /// The complete backups: (id, where, manifest).
+    async fn list(&self) -> anyhow::Result<Vec<(String, String, strata_backup::Manifest)>> {
+        match self {
+            Dest::Dir(dir) => {
+                let (found, bad) = dir::list(dir)?;
+                for e in bad {
+                    eprintln!("warning: {e}");
+                }
+                Ok(found.into_iter().map(|b| (b.id, b.data.display().to_string(), b.manifest)).collect())
+            }
+            Dest::S3(s3) => Ok(s3.list().await?.into_iter().map(|(id, m)| (id.clone(), s3.data_url(&id), m)).collect()),
+        }
+    }
+
+    async fn remove(&self, id: &str) -> anyhow::Result<()> {
+        match self {
+            Dest::Dir(dir) => Ok(dir::remove(&dir::open(dir, id)?)?),
+            Dest::S3(s3) => s3.remove(id).await,
+        }
+    }
+}
+
+/// Receives the daemon's backup stream of `name` into `sink`: the data is written as it
+/// arrives, except the last [`frame::MAX_FRAME`] bytes, held back until the stream ends and the
+/// manifest frame is split off them. The data's sha256 and length are checked against the
+/// manifest. Returns the manifest and the data's length.
+async fn receive(
+    client: &Client,
+    name: &str,
+    pause: bool,
+    sink: &mut Sink,
+) -> anyhow::Result<(strata_backup::Manifest, u64)> {
     let path = format!("/volumes/{}/backup?pause={}", encode(name), u8::from(pause));
     let resp = client.request(Method::POST, &path, None, None).await?;
     let mut body = resp.into_body();
     let mut hasher = sha2::Sha256::new();
-    // The last bytes are held back from the hash until the manifest frame is found in them.
     let mut tail: Vec<u8> = Vec::with_capacity(2 * frame::MAX_FRAME);
     let mut total = 0u64;
     let mut progress = Progress::new(name);
     while let Some(f) = body.frame().await {
         let f = f.map_err(|e| anyhow::anyhow!("the daemon's stream was cut: {e}"))?;
         let Some(data) = f.data_ref() else { continue };
-        pending.file().write_all(data).context("write the backup")?;
         total += data.len() as u64;
         progress.update(total);
         tail.extend_from_slice(data);
         if tail.len() > 2 * frame::MAX_FRAME {
             let cut = tail.len() - frame::MAX_FRAME;
             hasher.update(&tail[..cut]);
+            sink.write(&tail[..cut]).await?;
             tail.drain(..cut);
         }
     }
     progress.done();
     let (data_in_tail, manifest) = frame::split_trailing(&tail)?;
     hasher.update(&tail[..data_in_tail]);
+    sink.write(&tail[..data_in_tail]).await?;
     let data_len = total - (tail.len() - data_in_tail) as u64;
     let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     if sha != manifest.sha256 || data_len != manifest.stored_bytes {
         bail!("the data received does not match its manifest (sha256 {sha}, {data_len} bytes)");
     }
-    let backup = pending.commit(data_len, &manifest)?;
-    let elapsed = started.elapsed();
-    eprintln!(
-        "{name}: {} of data ({} entries) in {:.1}s ({}), stored as {}",
-        human_size(manifest.bytes as f64),
-        manifest.entries,
-        elapsed.as_secs_f64(),
-        rate(manifest.bytes, elapsed),
-        human_size(data_len as f64),
-    );
-    Ok(backup)
+    Ok((manifest, data_len))
 }
 
 /// A one-line progress display on a terminal's stderr: bytes so far and the rate.
@@ -332,8 +438,19 @@ fn now_secs() -> i64 {
 
 pub async fn restore(client: &Client, a: RestoreArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let b = dir::find(&a.backup)?;
-    let body = upload(frame::encode(&b.manifest), &b.data).await?;
+    let (id, body) = if a.backup.starts_with("s3://") {
+        let Some((dest, id)) = s3::split_backup_url(&a.backup) else {
+            bail!("{}: name the .tar.zst or .manifest.json object of a backup", a.backup);
+        };
+        let s3 = S3Dest::open(&dest, &a.s3)?;
+        let manifest = s3.manifest(&id).await?;
+        let data = s3.data(&id).await?.map(|r| r.map_err(std::io::Error::other)).boxed();
+        (id, body_of(frame::encode(&manifest), data))
+    } else {
+        let b = dir::find(Path::new(&a.backup))?;
+        let body = upload(frame::encode(&b.manifest), &b.data).await?;
+        (b.id, body)
+    };
     let mut q = Vec::new();
     if let Some(n) = &a.name {
         q.push(format!("name={}", encode(n)));
@@ -349,49 +466,44 @@ pub async fn restore(client: &Client, a: RestoreArgs) -> anyhow::Result<ExitCode
     let bytes = answer["Size"].as_u64().unwrap_or(0);
     let elapsed = started.elapsed();
     eprintln!(
-        "{name}: restored {} ({} entries) from {} in {:.1}s ({}), checksum verified",
+        "{name}: restored {} ({} entries) from {id} in {:.1}s ({}), checksum verified",
         human_size(bytes as f64),
         answer["Entries"],
-        b.id,
         elapsed.as_secs_f64(),
         rate(bytes, elapsed)
     );
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn backups(cmd: BackupsCommand) -> anyhow::Result<ExitCode> {
+pub async fn backups(cmd: BackupsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        BackupsCommand::Ls(a) => backups_ls(a),
-        BackupsCommand::Prune(a) => backups_prune(a),
+        BackupsCommand::Ls(a) => backups_ls(a).await,
+        BackupsCommand::Prune(a) => backups_prune(a).await,
     }
 }
 
-fn listed(dest: &Path, volume: Option<&str>) -> anyhow::Result<Vec<dir::Backup>> {
-    let (found, bad) = dir::list(dest)?;
-    for e in bad {
-        eprintln!("warning: {e}");
-    }
-    Ok(found.into_iter().filter(|b| volume.is_none_or(|v| b.manifest.volume == v)).collect())
+async fn listed(dest: &Dest, volume: Option<&str>) -> anyhow::Result<Vec<(String, String, strata_backup::Manifest)>> {
+    Ok(dest.list().await?.into_iter().filter(|(_, _, m)| volume.is_none_or(|v| m.volume == v)).collect())
 }
 
-fn backups_ls(a: BackupsLsArgs) -> anyhow::Result<ExitCode> {
-    let found = listed(&a.dest, a.volume.as_deref())?;
+async fn backups_ls(a: BackupsLsArgs) -> anyhow::Result<ExitCode> {
+    let dest = Dest::open(&a.dest, &a.s3)?;
+    let found = listed(&dest, a.volume.as_deref()).await?;
     let mut out = String::new();
     match a.format.as_deref() {
         Some("json") => {
-            for b in &found {
-                out.push_str(&json!({"Id": b.id, "Path": b.data, "Manifest": b.manifest}).to_string());
+            for (id, location, m) in &found {
+                out.push_str(&json!({"Id": id, "Path": location, "Manifest": m}).to_string());
                 out.push('\n');
             }
         }
         None | Some("") | Some("table") => {
             let mut lines = vec!["VOLUME\tBACKUP\tCREATED\tSIZE\tSTORED\tPAUSED".to_owned()];
-            for b in &found {
-                let m = &b.manifest;
+            for (id, _, m) in &found {
                 lines.push(format!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     m.volume,
-                    b.id,
+                    id,
                     m.created_at,
                     human_size(m.bytes as f64),
                     human_size(m.stored_bytes as f64),
@@ -406,23 +518,19 @@ fn backups_ls(a: BackupsLsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn backups_prune(a: BackupsPruneArgs) -> anyhow::Result<ExitCode> {
+async fn backups_prune(a: BackupsPruneArgs) -> anyhow::Result<ExitCode> {
     if a.keep_last.is_none() && a.keep_within.is_none() {
         bail!("'strata volume backups prune' needs --keep-last and/or --keep-within");
     }
-    let found = listed(&a.dest, a.volume.as_deref())?;
+    let dest = Dest::open(&a.dest, &a.s3)?;
+    let found = listed(&dest, a.volume.as_deref()).await?;
     let candidates: Vec<retention::Candidate> = found
         .iter()
-        .map(|b| retention::Candidate {
-            id: b.id.clone(),
-            volume: b.manifest.volume.clone(),
-            created: b.manifest.created_secs(),
-        })
+        .map(|(id, _, m)| retention::Candidate { id: id.clone(), volume: m.volume.clone(), created: m.created_secs() })
         .collect();
     let rules = retention::Rules { keep_last: a.keep_last, keep_within: a.keep_within, force: a.force };
     let mut failed = false;
     for v in retention::decide(&candidates, &rules, now_secs()) {
-        let Some(b) = found.iter().find(|b| b.id == v.id) else { continue };
         if v.keep {
             if a.dry_run {
                 println!("keep {} ({})", v.id, v.reason);
@@ -430,11 +538,11 @@ fn backups_prune(a: BackupsPruneArgs) -> anyhow::Result<ExitCode> {
         } else if a.dry_run {
             println!("would delete {}", v.id);
         } else {
-            match dir::remove(b) {
+            match dest.remove(&v.id).await {
                 Ok(()) => println!("deleted {}", v.id),
                 Err(e) => {
                     failed = true;
-                    eprintln!("{e}");
+                    eprintln!("{e:#}");
                 }
             }
         }
