@@ -117,18 +117,58 @@ impl<W: Write> Write for HashWriter<W> {
     }
 }
 
-/// A reader that hashes and counts what passes through it.
-struct HashReader<R> {
-    inner: R,
-    hasher: sha2::Sha256,
-    len: u64,
+/// Chunks of a restore stream queued between the hashing thread and the extractor.
+const HASH_QUEUE: usize = 8;
+/// Size of those chunks.
+const HASH_CHUNK: usize = 1 << 20;
+
+/// Reads `reader` to its end, hashing it and forwarding the chunks to `tx` (as long as the
+/// other side listens); returns the sha256 (hex) and length of everything read.
+fn hash_and_forward<R: Read>(mut reader: R, tx: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>) -> (String, u64) {
+    let mut hasher = sha2::Sha256::new();
+    let mut len = 0u64;
+    loop {
+        let mut buf = vec![0u8; HASH_CHUNK];
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                hasher.update(&buf);
+                len += n as u64;
+                let _ = tx.send(Ok(buf));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                break;
+            }
+        }
+    }
+    (hex(&hasher.finalize()), len)
 }
 
-impl<R: Read> Read for HashReader<R> {
+/// A `Read` over the chunks [`hash_and_forward`] sends.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
+        while self.pos == self.current.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
@@ -425,7 +465,7 @@ impl Volumes {
     /// (default: the backed-up volume's name), created with the backup's labels and options.
     /// The data's sha256 and length are checked against the manifest before the volume shows
     /// the new contents; a corrupt or truncated stream leaves the volume as it was.
-    pub fn restore<R: Read>(
+    pub fn restore<R: Read + Send>(
         &self,
         mut reader: R,
         name: Option<&str>,
@@ -451,13 +491,20 @@ impl Volumes {
             labels: m.labels.clone(),
         };
         let (v, report) = self.fill(Op::Restore, &target, force, create, |dir| {
-            let mut hashed = HashReader { inner: reader, hasher: sha2::Sha256::new(), len: 0 };
-            let applied = strata_archive::decompress(&mut hashed)
-                .and_then(|input| strata_archive::apply(input, dir, &apply_options()));
-            // The checksum covers the whole stored file: read what the extractor left.
-            let drained = io::copy(&mut hashed, &mut io::sink());
-            let len = hashed.len;
-            let sha = hex(&hashed.hasher.finalize());
+            // The stream is hashed on a thread of its own while this one decompresses and
+            // applies (the hash was a fifth of a restore's CPU time on one thread).
+            let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(HASH_QUEUE);
+            let (applied, drained, (sha, len)) = std::thread::scope(|scope| {
+                let hasher = scope.spawn(move || hash_and_forward(reader, &tx));
+                let mut input = ChannelReader { rx, current: Vec::new(), pos: 0 };
+                let applied = strata_archive::decompress(&mut input)
+                    .and_then(|stream| strata_archive::apply(stream, dir, &apply_options()));
+                // The checksum covers the whole stored file: read what the extractor left.
+                let drained = io::copy(&mut input, &mut io::sink());
+                drop(input);
+                let hashed = hasher.join().unwrap_or_else(|_| (String::new(), 0));
+                (applied, drained, hashed)
+            });
             if let Err(e) = drained {
                 return Err(VolumeError::Stream { op: Op::Restore, name: target.clone(), source: e });
             }
