@@ -220,6 +220,25 @@ impl Volumes {
         Ok(users)
     }
 
+    /// Whether an import or restore into `name` would be refused (not empty, in use) — checked
+    /// again when the data is made visible; this early check lets the API answer before the
+    /// client has sent a large body.
+    pub fn check_fillable(&self, restore: bool, name: &str, force: bool) -> Result<(), VolumeError> {
+        let op = if restore { Op::Restore } else { Op::Import };
+        let Some(v) = db::get(&self.store.conn(), &self.root, name)? else { return Ok(()) };
+        if force {
+            return Ok(());
+        }
+        let users = self.users(name)?;
+        if !users.is_empty() {
+            return Err(VolumeError::WriteInUse { op, name: name.to_owned(), holders: users });
+        }
+        if !has_mount_options(&v) && !self.data_is_empty(op, &v)? {
+            return Err(VolumeError::NotEmpty { op, name: name.to_owned() });
+        }
+        Ok(())
+    }
+
     /// Fills the volume `name` with what `fill` writes into the directory it is given, creating
     /// the volume from `create` when it does not exist. An existing volume must be empty and
     /// unused unless `force` (which replaces its contents). See the module docs for how the

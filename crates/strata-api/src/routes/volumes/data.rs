@@ -166,6 +166,9 @@ struct ImportBody {
 /// `POST /volumes/{name}/import[?force=1]`.
 pub async fn import(ctx: &Ctx, name: &str, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
     let force = ctx.query.bool("force");
+    let checked = name.to_owned();
+    // Refused before the body is read: the client sees the answer, not a reset connection.
+    blocking(ctx, move |v| v.check_fillable(false, &checked, force)).await?;
     let reader = body_reader(req);
     let name = name.to_owned();
     let report = blocking(ctx, move |v| v.import(&name, reader, force)).await?;
@@ -208,6 +211,9 @@ struct RestoreBody {
 pub async fn restore(ctx: &Ctx, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
     let force = ctx.query.bool("force");
     let name = ctx.query.get("name").filter(|n| !n.is_empty()).map(str::to_owned);
+    if let Some(checked) = name.clone() {
+        blocking(ctx, move |v| v.check_fillable(true, &checked, force)).await?;
+    }
     let reader = body_reader(req);
     let (volume, manifest, report) = blocking(ctx, move |v| v.restore(reader, name.as_deref(), force)).await?;
     Ok(json(

@@ -438,27 +438,26 @@ fn now_secs() -> i64 {
 
 pub async fn restore(client: &Client, a: RestoreArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (id, body) = if a.backup.starts_with("s3://") {
+    let (id, volume, body) = if a.backup.starts_with("s3://") {
         let Some((dest, id)) = s3::split_backup_url(&a.backup) else {
             bail!("{}: name the .tar.zst or .manifest.json object of a backup", a.backup);
         };
         let s3 = S3Dest::open(&dest, &a.s3)?;
         let manifest = s3.manifest(&id).await?;
         let data = s3.data(&id).await?.map(|r| r.map_err(std::io::Error::other)).boxed();
-        (id, body_of(frame::encode(&manifest), data))
+        (id, manifest.volume.clone(), body_of(frame::encode(&manifest), data))
     } else {
         let b = dir::find(Path::new(&a.backup))?;
         let body = upload(frame::encode(&b.manifest), &b.data).await?;
-        (b.id, body)
+        (b.id, b.manifest.volume, body)
     };
-    let mut q = Vec::new();
-    if let Some(n) = &a.name {
-        q.push(format!("name={}", encode(n)));
-    }
+    // The target is always named, so the daemon can refuse (not empty, in use) before the
+    // upload.
+    let mut q = vec![format!("name={}", encode(a.name.as_deref().unwrap_or(&volume)))];
     if a.force {
         q.push("force=1".to_owned());
     }
-    let path = if q.is_empty() { "/volumes/restore".to_owned() } else { format!("/volumes/restore?{}", q.join("&")) };
+    let path = format!("/volumes/restore?{}", q.join("&"));
     let resp = client.request(Method::POST, &path, Some(BACKUP_MEDIA_TYPE), Some(body)).await?;
     let answer: Value = strata_client::decode(resp).await?;
     let name = answer["Volume"]["Name"].as_str().unwrap_or("");
