@@ -47,6 +47,13 @@ cleanup() {
 }
 trap cleanup EXIT
 rm -rf "$DIR"; mkdir -p "$DIR/data" "$DIR/out"
+# Every copy is kept until the end (see above): about (8 + 2 * ROUNDS) times the volume.
+need_mb=$((DATA_MB * (8 + 2 * ${ROUNDS:-2}) + 2048))
+free_mb=$(df -Pm "$DIR" | awk 'NR == 2 {print $4}')
+if [ "$free_mb" -lt "$need_mb" ]; then
+  echo "not enough space in $DIR: ${free_mb} MB free, ${need_mb} MB needed (lower DATA_MB or ROUNDS)" >&2
+  exit 1
+fi
 
 now() { date +%s.%N; }
 # elapsed START -> seconds with 2 decimals
