@@ -6,9 +6,11 @@
 
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use strata_store::Migrations;
 use strata_store::rusqlite::{self, OptionalExtension, Row, params};
+
+use strata_mount::MountPlan;
 
 use crate::spec::{Config, HostConfig};
 use crate::state::State;
@@ -31,24 +33,6 @@ pub const MIGRATIONS: Migrations = Migrations {
         CREATE INDEX containers_by_image ON containers(image_id);"],
 };
 
-/// One entry of a container's `Mounts` (inspect) as Docker reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct MountPoint {
-    #[serde(rename = "Type")]
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    pub source: String,
-    pub destination: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub driver: String,
-    pub mode: String,
-    #[serde(rename = "RW")]
-    pub rw: bool,
-    pub propagation: String,
-}
-
 /// A container as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Container {
@@ -61,7 +45,8 @@ pub struct Container {
     pub created: SystemTime,
     pub config: Config,
     pub host_config: HostConfig,
-    pub mounts: Vec<MountPoint>,
+    /// The validated mount plan, with volume names and paths resolved at create.
+    pub mounts: MountPlan,
     pub state: State,
     /// The layer store's id of the container's read-write layer.
     pub rw_layer: Option<String>,
@@ -99,7 +84,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<Container, RecordError>> {
         Ok::<_, RecordError>((
             decode::<Config>(&id, "config", &texts[0])?,
             decode::<HostConfig>(&id, "host config", &texts[1])?,
-            decode::<Vec<MountPoint>>(&id, "mounts", &texts[2])?,
+            decode::<MountPlan>(&id, "mounts", &texts[2])?,
             decode::<State>(&id, "state", &texts[3])?,
         ))
     })();
@@ -152,6 +137,10 @@ pub fn update_state(conn: &rusqlite::Connection, id: &str, state: &State) -> Res
 }
 
 /// Renames a container; the UNIQUE constraint refuses a taken name.
+pub fn set_restart_count(conn: &rusqlite::Connection, id: &str, n: i64) -> Result<bool, RecordError> {
+    Ok(conn.execute("UPDATE containers SET restart_count = ?2 WHERE id = ?1", params![id, n])? == 1)
+}
+
 pub fn rename(conn: &rusqlite::Connection, id: &str, name: &str) -> Result<bool, RecordError> {
     Ok(conn.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name])? == 1)
 }
@@ -236,7 +225,7 @@ mod tests {
             created: SystemTime::now(),
             config: Config { image: "busybox".into(), ..Default::default() },
             host_config: HostConfig::default(),
-            mounts: vec![],
+            mounts: MountPlan::default(),
             state: State::default(),
             rw_layer: Some("layer1".into()),
             restart_count: 0,

@@ -90,7 +90,7 @@ pub struct HostConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<Value>>,
+    pub mounts: Option<Vec<strata_mount::Mount>>,
     /// Fields strata keeps but does not interpret (resources, DNS, …).
     #[serde(flatten)]
     pub rest: Map<String, Value>,

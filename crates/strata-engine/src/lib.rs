@@ -57,6 +57,7 @@ pub fn schema() -> Vec<Migrations> {
         strata_volume::MIGRATIONS,
         strata_layer::LAYER_MIGRATIONS,
         strata_image::store::IMAGE_MIGRATIONS,
+        strata_container::record::MIGRATIONS,
     ]
 }
 
@@ -87,6 +88,8 @@ pub enum EngineError {
     Probe { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Volume(#[from] strata_volume::VolumeError),
+    #[error("container store: {0}")]
+    Containers(#[from] strata_container::ContainerError),
 }
 
 /// What `docker info` shows about the storage driver.
@@ -110,6 +113,7 @@ pub struct Engine {
     started_at: SystemTime,
     layers: Arc<strata_layer::LayerStore>,
     images: Arc<strata_image::ImageStore>,
+    containers: Arc<strata_container::Containers>,
     _lock: DirLock,
 }
 
@@ -140,6 +144,26 @@ impl Engine {
         ));
         let volumes = Arc::new(strata_volume::Volumes::open(store.clone(), &config.data_root)?);
 
+        let runtimes: Vec<RuntimeFacts> =
+            config.runtimes.iter().map(|(name, rc)| RuntimeFacts::probe(name, rc)).collect();
+        let default_runtime = runtimes.iter().find(|r| r.name == config.default_runtime);
+        let containers = Arc::new(strata_container::Containers::new(
+            Arc::clone(&store),
+            Arc::clone(&volumes),
+            Arc::clone(&layers),
+            Arc::clone(&images),
+            strata_container::ContainersConfig {
+                data_root: config.data_root.clone(),
+                exec_root: config.exec_root.clone(),
+                runtime_name: config.default_runtime.clone(),
+                runtime_binary: default_runtime.and_then(|r| r.resolved.clone()),
+                storage_driver: storage.driver.as_str().to_owned(),
+            },
+        ));
+        images.set_usage(Arc::new(ContainerImageUsage(Arc::clone(&containers))));
+        // Backups pause the containers writing to the volume they read.
+        volumes.set_writer_freeze(Arc::new(strata_container::freeze::VolumeWriters::new(&containers)));
+
         let mut engine = Engine {
             config,
             store,
@@ -151,9 +175,10 @@ impl Engine {
             started_at: SystemTime::now(),
             layers,
             images,
+            containers,
             _lock: lock,
         };
-        engine.runtimes = engine.config.runtimes.iter().map(|(name, rc)| RuntimeFacts::probe(name, rc)).collect();
+        engine.runtimes = runtimes;
         if let Some(default) = engine.runtimes.iter().find(|r| r.name == engine.config.default_runtime)
             && default.resolved.is_none()
         {
@@ -173,6 +198,9 @@ impl Engine {
     /// reverse of dependency (containers before the volumes and layers they hold).
     fn reconcile(&self) -> Result<(), EngineError> {
         let t0 = Instant::now();
+        // Containers first: they release the volume mounts and layer mounts of processes that died
+        // with the daemon, which the volume and layer repairs then find consistent.
+        self.containers.reconcile()?;
         let volumes = self.volumes.reconcile()?;
         if !volumes.is_empty() {
             tracing::warn!(?volumes, "repaired volumes left inconsistent by a crash");
@@ -233,6 +261,23 @@ impl Engine {
     /// The image store.
     pub fn images(&self) -> &Arc<strata_image::ImageStore> {
         &self.images
+    }
+
+    pub fn containers(&self) -> &Arc<strata_container::Containers> {
+        &self.containers
+    }
+}
+
+/// Tells the image store which containers use an image (`rmi` refuses those).
+struct ContainerImageUsage(Arc<strata_container::Containers>);
+
+impl strata_image::store::ImageUsage for ContainerImageUsage {
+    fn containers_using(&self, image: &strata_layer::Digest) -> Vec<strata_image::store::ContainerUse> {
+        self.0
+            .using_image(image.as_str())
+            .into_iter()
+            .map(|(id, running)| strata_image::store::ContainerUse { id, running })
+            .collect()
     }
 }
 

@@ -70,13 +70,22 @@ fn the_upper_dir_is_a_native_diff() {
     // A lower directory cannot be renamed in place without redirects: EXDEV.
     let renamed = std::fs::rename(m.join("etc/conf.d"), m.join("etc/moved"));
     assert_eq!(renamed.err().and_then(|e| e.raw_os_error()), Some(rustix::io::Errno::XDEV.raw_os_error()));
+    // Removed and made again: an opaque directory in the upper dir.
+    std::fs::remove_dir_all(m.join("etc/conf.d")).expect("rm -r");
+    std::fs::create_dir(m.join("etc/conf.d")).expect("mkdir again");
+    std::fs::write(m.join("etc/conf.d/b"), "b").expect("b");
     d.put("rw").expect("unmount");
     let changes: Vec<(String, ChangeKind)> =
         d.changes("rw", Some("init")).expect("changes").into_iter().map(|c| (c.path, c.kind)).collect();
     assert_eq!(
         changes,
+        // As the reference Docker 20.10 reports them here (`rm -rf /root; mkdir /root; touch
+        // /root/x; rm /etc/group` gives `C /etc, D /etc/group, C /root, A /root/x`): every
+        // directory holding a change is `C`, the re-made (opaque) directory too, its new file `A`.
         vec![
             ("/etc".to_owned(), ChangeKind::Modified),
+            ("/etc/conf.d".to_owned(), ChangeKind::Modified),
+            ("/etc/conf.d/b".to_owned(), ChangeKind::Added),
             ("/etc/passwd".to_owned(), ChangeKind::Modified),
             ("/gone".to_owned(), ChangeKind::Deleted),
             ("/new".to_owned(), ChangeKind::Added),

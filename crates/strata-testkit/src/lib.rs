@@ -14,6 +14,7 @@
 pub mod daemon;
 pub mod http;
 pub mod image;
+pub mod refdocker;
 
 use std::path::PathBuf;
 

@@ -71,6 +71,7 @@ mod prune;
 pub mod quota;
 mod reconcile;
 mod service;
+mod sizes;
 mod transfer;
 
 pub use db::{DATA_DIR, MIGRATIONS, Quota, Volume, VolumeRecord};

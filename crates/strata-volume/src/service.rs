@@ -88,6 +88,8 @@ pub struct Volumes {
     pub(crate) prune_running: AtomicBool,
     /// Pauses a volume's writers for a consistent backup ([`crate::freeze`]).
     pub(crate) freezer: std::sync::RwLock<Arc<dyn crate::freeze::WriterFreeze>>,
+    /// Remembered sizes of volumes without a quota (see [`crate::sizes`]).
+    pub(crate) sizes: crate::sizes::SizeCache,
 }
 
 /// 64 lowercase hex characters of fresh randomness (an anonymous volume's name).
@@ -173,6 +175,7 @@ impl Volumes {
             next_project_id: Mutex::new(next),
             prune_running: AtomicBool::new(false),
             freezer: std::sync::RwLock::new(Arc::new(crate::freeze::NoWriters)),
+            sizes: Default::default(),
         })
     }
 
@@ -467,6 +470,7 @@ impl Volumes {
             return if force { Ok(()) } else { Err(VolumeError::not_found(Op::Get, name)) };
         };
         crash::point(crash::REMOVE_AFTER_COMMIT);
+        self.sizes.forget(name);
         if self.dispose(&v).1 {
             self.store.write(|tx| db::finish_removals(tx, std::slice::from_ref(&v.name)))?;
         }

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
+use strata_testkit::refdocker::RefDocker;
 use strata_testkit::{Daemon, DaemonOptions, image::busybox_rootfs_tar};
 
 const FIXTURE: &str = "tests/data/docker-20.10-3layers.tar";
 const FIXTURE_EXPECT: &str = "tests/data/docker-20.10-3layers.expect";
-const REF_SOCKET: &str = "/run/ref-docker.sock";
 
 fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
@@ -193,19 +193,11 @@ fn an_archive_saved_by_docker_loads_and_saves_back_bit_exact() {
     );
     assert_eq!(other.docker(&["image", "inspect", "--format", "{{.Id}}", "fixture/three:layers"]).ok().trim(), want_id);
 
-    // And Docker itself loads what strata saved, when the reference daemon is here.
-    if Path::new(REF_SOCKET).exists() {
-        let r = std::process::Command::new(strata_testkit::docker_cli())
-            .args(["-H", &format!("unix://{REF_SOCKET}"), "load", "-i"])
-            .arg(&saved)
-            .output()
-            .expect("docker load");
+    // And Docker itself loads what strata saved.
+    if let Some(refd) = RefDocker::get("an_archive_saved_by_docker_loads_and_saves_back_bit_exact") {
+        let r = refd.docker(&["load", "-i", &saved.display().to_string()]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        let _ = std::process::Command::new(strata_testkit::docker_cli())
-            .args(["-H", &format!("unix://{REF_SOCKET}"), "rmi", "fixture/three:layers"])
-            .output();
-    } else {
-        eprintln!("note: {REF_SOCKET} absent; skipped loading strata's archive into Docker");
+        let _ = refd.docker(&["rmi", "fixture/three:layers"]);
     }
 }
 
@@ -219,22 +211,14 @@ fn busybox_round_trips_with_the_reference_docker() {
     if !strata_testkit::require_root("busybox_round_trips_with_the_reference_docker") {
         return;
     }
-    if !Path::new(REF_SOCKET).exists() {
-        eprintln!("SKIPPED busybox_round_trips_with_the_reference_docker: no reference daemon at {REF_SOCKET}");
+    let Some(reference) = RefDocker::get("busybox_round_trips_with_the_reference_docker") else {
         return;
-    }
+    };
     let d = Daemon::start();
     let id = import_busybox(&d, "strata-rt/busybox:1");
     let saved = d.root.join("bb.tar");
     d.docker(&["save", "-o", &saved.display().to_string(), "strata-rt/busybox:1"]).ok();
-    let refd = |args: &[&str]| {
-        std::process::Command::new(strata_testkit::docker_cli())
-            .arg("-H")
-            .arg(format!("unix://{REF_SOCKET}"))
-            .args(args)
-            .output()
-            .expect("docker")
-    };
+    let refd = |args: &[&str]| reference.docker(args);
     let loaded = refd(&["load", "-i", &saved.display().to_string()]);
     assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
     let ran = refd(&["run", "--rm", "strata-rt/busybox:1", "sh", "-c", "echo round-trip"]);

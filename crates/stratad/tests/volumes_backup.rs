@@ -353,3 +353,42 @@ fn a_crash_mid_backup_or_restore_leaves_nothing_that_looks_complete() {
     // No hold of the interrupted transfers is left: the volume can be removed.
     d.strata(&["volume", "rm", "vol1"]).ok();
 }
+
+#[test]
+fn a_backup_pauses_the_volumes_writers_and_resumes_them() {
+    if !strata_testkit::require_root("a_backup_pauses_the_volumes_writers_and_resumes_them") {
+        return;
+    }
+    let d = Daemon::start();
+    let tar = strata_testkit::image::busybox_rootfs_tar().display().to_string();
+    d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
+    let dest = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| d.docker(&[&["run", "-d"][..], args].concat()).ok().trim().to_owned();
+    // A writer, a read-only reader, a writer the user paused, and a writer of another volume.
+    let writer = run(&["-v", "db:/data", "busybox", "sh", "-c", "while true; do date >> /data/log; sleep 0.1; done"]);
+    let reader = run(&["-v", "db:/data:ro", "busybox", "sleep", "600"]);
+    let held = run(&["-v", "db:/data", "busybox", "sleep", "600"]);
+    d.docker(&["pause", &held]).ok();
+    let other = run(&["-v", "other:/data", "busybox", "sleep", "600"]);
+
+    let out = d.strata(&["volume", "backup", "db", "--to", s(dest.path())]);
+    let data_file = out.ok().trim().to_owned();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data_file.replace(".tar.zst", ".manifest.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["Paused"], true);
+    assert_eq!(manifest["PausedContainers"], serde_json::json!([writer]), "{manifest}");
+
+    // Afterwards each is as it was: the writer writes again, the user's pause is kept.
+    let status = |id: &str| d.docker(&["inspect", "-f", "{{.State.Status}}", id]).ok().trim().to_owned();
+    assert_eq!(status(&writer), "running");
+    assert_eq!(status(&reader), "running");
+    assert_eq!(status(&held), "paused");
+    assert_eq!(status(&other), "running");
+    let lines = || std::fs::read_to_string(data_dir(&d, "db").join("log")).expect("log").lines().count();
+    let before = lines();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(lines() > before, "the writer did not resume");
+    d.docker(&["unpause", &held]).ok();
+    d.docker(&["rm", "-f", &writer, &reader, &held, &other]).ok();
+}

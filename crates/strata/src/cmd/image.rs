@@ -38,6 +38,8 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
+    /// Remove unused images
+    Prune(crate::cmd::system_df::ImagePruneArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,6 +154,7 @@ pub async fn run(client: &Client, cmd: ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Import(a) => import(client, a).await,
         ImageCommand::Load(a) => load(client, a).await,
         ImageCommand::Save(a) => save(client, a).await,
+        ImageCommand::Prune(a) => crate::cmd::system_df::image_prune(client, a).await,
     }
 }
 
@@ -364,7 +367,7 @@ async fn history(client: &Client, a: HistoryArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A request body streamed from a file or stdin.
-async fn upload(source: &str) -> anyhow::Result<strata_client::Body> {
+pub(crate) async fn upload(source: &str) -> anyhow::Result<strata_client::Body> {
     use tokio::io::AsyncReadExt;
     // Standard input is opened as a file: the CLI's runtime has no async stdin, and a file
     // handle streams a pipe just as well.

@@ -9,120 +9,25 @@
 //! | `POST /volumes/restore[?name=NEW][&force=1]` | manifest frame, then the zstd tar | `{"Volume","Manifest","Entries","Size"}` |
 //!
 //! The volume work runs on blocking threads; request bodies reach it through a bounded channel
-//! ([`BodyReader`]) and streamed answers leave through one ([`ChannelWriter`]), so memory stays
+//! ([`crate::blocking_io`]) and streamed answers leave through one, so memory stays
 //! bounded by [`STREAM_DEPTH`] chunks whatever the size of the volume. An error after a stream
 //! has started aborts the response (the client sees a cut stream, never a short success).
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::BodyExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::{VolumeBody, blocking};
+use crate::blocking_io::{ChannelWriter, STREAM_DEPTH, body_reader, channel_body};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiRequest, Body, json, streaming};
+use crate::http::{ApiRequest, Body, json};
 use crate::router::Ctx;
 
-/// Chunks in flight between the blocking worker and the connection.
-const STREAM_DEPTH: usize = 16;
-/// Size of the chunks handed between them.
-const STREAM_CHUNK: usize = 1 << 20;
 /// The media type of a backup stream.
 pub const BACKUP_MEDIA_TYPE: &str = "application/vnd.strata.volume-backup";
-
-type Chunk = Result<Bytes, std::io::Error>;
-
-/// A blocking `Read` over a request body that an async task feeds.
-struct BodyReader {
-    rx: mpsc::Receiver<Chunk>,
-    current: Bytes,
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
-    }
-}
-
-/// Starts feeding the request body to a [`BodyReader`], coalescing small frames.
-fn body_reader(req: &mut ApiRequest) -> BodyReader {
-    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
-    if let Some(mut body) = req.take_body() {
-        tokio::spawn(async move {
-            let mut pending = bytes::BytesMut::with_capacity(STREAM_CHUNK);
-            loop {
-                let done = match body.frame().await {
-                    Some(Ok(f)) => {
-                        if let Ok(data) = f.into_data() {
-                            pending.extend_from_slice(&data);
-                        }
-                        false
-                    }
-                    Some(Err(e)) => {
-                        let _ = tx.send(Err(std::io::Error::other(e))).await;
-                        return;
-                    }
-                    None => true,
-                };
-                if (done && !pending.is_empty()) || pending.len() >= STREAM_CHUNK {
-                    let chunk = pending.split().freeze();
-                    pending.reserve(STREAM_CHUNK);
-                    if tx.send(Ok(chunk)).await.is_err() {
-                        return;
-                    }
-                }
-                if done {
-                    return;
-                }
-            }
-        });
-    }
-    BodyReader { rx, current: Bytes::new() }
-}
-
-/// A blocking `Write` whose chunks become a streamed response body.
-struct ChannelWriter {
-    tx: mpsc::Sender<Chunk>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(STREAM_CHUNK)));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= STREAM_CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
 
 /// A streamed response whose body a blocking worker writes with `work`; an error from it
 /// aborts the body.
@@ -131,18 +36,17 @@ fn stream_response(
     content_type: &'static str,
     work: impl FnOnce(&strata_volume::Volumes, &mut ChannelWriter) -> Result<(), String> + Send + 'static,
 ) -> Response<Body> {
-    let (tx, rx) = mpsc::channel::<Chunk>(STREAM_DEPTH);
+    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let engine = ctx.engine.clone();
     tokio::task::spawn_blocking(move || {
-        let mut w = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(STREAM_CHUNK) };
+        let mut w = ChannelWriter::new(tx.clone());
         let result = work(engine.volumes(), &mut w).and_then(|()| w.flush().map_err(|e| e.to_string()));
         if let Err(e) = result {
             tracing::warn!(error = %e, "volume stream failed");
             let _ = tx.blocking_send(Err(std::io::Error::other(e)));
         }
     });
-    let body = streaming(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }));
-    let mut resp = Response::new(body);
+    let mut resp = Response::new(channel_body(rx));
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
