@@ -75,12 +75,26 @@ impl From<strata_volume::VolumeError> for ApiError {
             | V::InvalidOption { .. }
             | V::EmptyLabelKey { .. }
             | V::NoQuota { .. }
-            | V::InvalidFilter(_) => StatusCode::BAD_REQUEST,
+            | V::InvalidFilter(_)
+            | V::BadBackup { .. }
+            | V::Unsupported { .. } => StatusCode::BAD_REQUEST,
+            V::Archive { source, .. } if source.is_bad_input() => StatusCode::BAD_REQUEST,
             V::NotFound { .. } | V::PluginNotFound { .. } => StatusCode::NOT_FOUND,
-            V::NameConflict { .. } | V::InUse { .. } | V::PruneRunning | V::Busy { .. } => StatusCode::CONFLICT,
-            V::Io { .. } | V::Mount { .. } | V::Quota { .. } | V::Corrupt { .. } | V::Store(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            V::NameConflict { .. }
+            | V::InUse { .. }
+            | V::PruneRunning
+            | V::Busy { .. }
+            | V::NotEmpty { .. }
+            | V::WriteInUse { .. }
+            | V::Exists { .. } => StatusCode::CONFLICT,
+            V::Io { .. }
+            | V::Mount { .. }
+            | V::Quota { .. }
+            | V::Corrupt { .. }
+            | V::Store(_)
+            | V::Archive { .. }
+            | V::Freeze { .. }
+            | V::Stream { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
     }

@@ -161,6 +161,8 @@ impl Engine {
             },
         ));
         images.set_usage(Arc::new(ContainerImageUsage(Arc::clone(&containers))));
+        // Backups pause the containers writing to the volume they read.
+        volumes.set_writer_freeze(Arc::new(strata_container::freeze::VolumeWriters::new(&containers)));
 
         let mut engine = Engine {
             config,

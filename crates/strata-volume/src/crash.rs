@@ -23,8 +23,13 @@ pub const MOUNT_AFTER_MOUNT: &str = "volume-mount-after-mount";
 /// The last mount record of a volume is deleted; the mount is still there.
 pub const UNMOUNT_AFTER_COMMIT: &str = "volume-unmount-after-commit";
 
+/// A backup's data is streamed; its manifest is not.
+pub const BACKUP_AFTER_DATA: &str = "volume-backup-after-data";
+/// An import, restore or clone is staged (and verified); the volume does not show it yet.
+pub const FILL_BEFORE_SWAP: &str = "volume-fill-before-swap";
+
 /// Every point, for documentation and tests.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 9] = [
     CREATE_AFTER_MKDIR,
     CREATE_AFTER_COMMIT,
     REMOVE_AFTER_COMMIT,
@@ -32,6 +37,8 @@ pub const ALL: [&str; 7] = [
     PRUNE_MIDWAY,
     MOUNT_AFTER_MOUNT,
     UNMOUNT_AFTER_COMMIT,
+    BACKUP_AFTER_DATA,
+    FILL_BEFORE_SWAP,
 ];
 
 /// Aborts the process if `STRATA_CRASH_AT` names `point` (debug builds only).

@@ -23,6 +23,11 @@ pub enum Op {
     Prune,
     Usage,
     Reconcile,
+    Export,
+    Import,
+    Clone,
+    Backup,
+    Restore,
 }
 
 impl fmt::Display for Op {
@@ -36,6 +41,11 @@ impl fmt::Display for Op {
             Op::Prune => "prune",
             Op::Usage => "usage",
             Op::Reconcile => "reconcile",
+            Op::Export => "export",
+            Op::Import => "import",
+            Op::Clone => "clone",
+            Op::Backup => "backup",
+            Op::Restore => "restore",
         })
     }
 }
@@ -74,6 +84,22 @@ pub enum VolumeError {
     Quota { op: Op, name: String, path: PathBuf, source: io::Error },
     #[error("{op} {name}: the volume's stored {what} cannot be read: {why}")]
     Corrupt { op: Op, name: String, what: &'static str, why: String },
+    #[error("{op} {name}: volume is not empty; use force to replace its contents")]
+    NotEmpty { op: Op, name: String },
+    #[error("{op} {name}: volume is in use - [{}]; use force to write into it anyway", holders.join(", "))]
+    WriteInUse { op: Op, name: String, holders: Vec<String> },
+    #[error("{op} {name}: a volume with this name already exists")]
+    Exists { op: Op, name: String },
+    #[error("{op} {name}: {source}")]
+    Archive { op: Op, name: String, source: strata_archive::ArchiveError },
+    #[error("{op} {name}: refusing the backup: {why}")]
+    BadBackup { op: Op, name: String, why: String },
+    #[error("{op} {name}: {why}")]
+    Unsupported { op: Op, name: String, why: String },
+    #[error("backup {name}: cannot pause the volume's writers: {why}")]
+    Freeze { name: String, why: String },
+    #[error("{op} {name}: cannot write the stream: {source}")]
+    Stream { op: Op, name: String, source: io::Error },
     #[error("metadata database: {0}")]
     Store(#[from] strata_store::StoreError),
 }

@@ -41,6 +41,13 @@
 //!   container service's own start-up repair for containers that died with the daemon (that
 //!   repair runs before [`Volumes::reconcile`]).
 //!
+//! # Data in and out
+//!
+//! [`Volumes::export`]/[`Volumes::import`] (plain tar, Podman's commands),
+//! [`Volumes::clone_volume`], and [`Volumes::backup`]/[`Volumes::restore`] (the
+//! `strata-backup` format, with writers paused through [`WriterFreeze`]) live in `transfer`.
+//! Whatever fills a volume is staged and made visible in one `rename` when it is complete.
+//!
 //! # Modules
 //!
 //! [`name`] and [`options`] are pure parsing; [`filter`] the meaning of list and prune filters;
@@ -48,10 +55,12 @@
 //! [`Volumes`].
 
 mod active;
+mod copy;
 pub mod crash;
 mod db;
 mod error;
 pub mod filter;
+pub mod freeze;
 mod fsops;
 mod holders;
 mod locks;
@@ -63,14 +72,17 @@ pub mod quota;
 mod reconcile;
 mod service;
 mod sizes;
+mod transfer;
 
 pub use db::{DATA_DIR, MIGRATIONS, Quota, Volume, VolumeRecord};
 pub use error::{Op, VolumeError};
 pub use filter::{ANONYMOUS_LABEL, LabelTerm, ListFilter, NamePattern, PruneFilter};
+pub use freeze::{FreezeGuard, NoWriters, WriterFreeze};
 pub use holders::{Prepared, add_reference_in, holders_in, release_holder_in, remove_reference_in};
 pub use prune::{PruneReport, VolumeUsage};
 pub use reconcile::RepairReport;
 pub use service::{CreateRequest, LOCAL_DRIVER, LOCAL_SCOPE, VOLUMES_DIR, Volumes, random_name};
+pub use transfer::{ImportReport, TRANSFER_HOLDER_PREFIX};
 
 #[cfg(test)]
 mod tests;

@@ -74,7 +74,11 @@ impl Volumes {
         }
         report.finished_removals = finished;
 
-        // 2. Stray mounts.
+        // 2. Stray mounts (after dropping the holds of transfers a crash interrupted).
+        let stale = crate::transfer::drop_stale_holds(&self.store.conn())?;
+        if stale > 0 {
+            tracing::info!(count = stale, "dropped the holds of volume transfers interrupted by a restart");
+        }
         let mounted: HashSet<String> = db::mounted_volumes(&self.store.conn())?.into_iter().collect();
         if let Ok(table) = strata_sys::mountinfo::read() {
             for target in strata_sys::mountinfo::mounts_under(&table, &self.root) {

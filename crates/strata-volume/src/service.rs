@@ -86,6 +86,8 @@ pub struct Volumes {
     pub(crate) quota: Arc<dyn QuotaControl>,
     next_project_id: Mutex<u32>,
     pub(crate) prune_running: AtomicBool,
+    /// Pauses a volume's writers for a consistent backup ([`crate::freeze`]).
+    pub(crate) freezer: std::sync::RwLock<Arc<dyn crate::freeze::WriterFreeze>>,
     /// Remembered sizes of volumes without a quota (see [`crate::sizes`]).
     pub(crate) sizes: crate::sizes::SizeCache,
 }
@@ -172,6 +174,7 @@ impl Volumes {
             quota,
             next_project_id: Mutex::new(next),
             prune_running: AtomicBool::new(false),
+            freezer: std::sync::RwLock::new(Arc::new(crate::freeze::NoWriters)),
             sizes: Default::default(),
         })
     }

@@ -2,6 +2,7 @@
 //! mounted on first use and unmounted after the last, stray mounts repaired, deletion that never
 //! enters a mount, and clear errors for filesystems the kernel does not have.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -177,4 +178,68 @@ fn start_up_repair_removes_stray_mounts_and_never_deletes_into_mounts() {
     f.volumes.remove("plain", false).expect("removed from the list");
     assert_eq!(std::fs::read(host.path().join("precious")).expect("kept"), b"do not delete");
     assert!(f.volumes.inspect("plain").is_err());
+}
+
+/// A loop-mounted filesystem made by `mkfs` (`args`), removed on drop.
+struct LoopFs {
+    _dir: tempfile::TempDir,
+    mnt: PathBuf,
+}
+
+impl Drop for LoopFs {
+    fn drop(&mut self) {
+        let _ = strata_sys::mountinfo::unmount_all_under(&self.mnt);
+    }
+}
+
+fn loop_fs(mkfs: &str, args: &[&str], size_mb: u64) -> Option<LoopFs> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = dir.path().join("fs.img");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    std::fs::File::create(&image).expect("image").set_len(size_mb << 20).expect("size");
+    let made = Command::new(mkfs).args(args).arg(&image).output().ok()?;
+    if !made.status.success() {
+        eprintln!("{mkfs} failed: {}", String::from_utf8_lossy(&made.stderr));
+        return None;
+    }
+    let mounted = Command::new("mount").args(["-o", "loop"]).arg(&image).arg(&mnt).output().ok()?;
+    if !mounted.status.success() {
+        eprintln!("mount of {mkfs} image failed: {}", String::from_utf8_lossy(&mounted.stderr));
+        return None;
+    }
+    Some(LoopFs { _dir: dir, mnt })
+}
+
+#[test]
+fn clone_shares_blocks_on_a_reflink_filesystem() {
+    if !strata_testkit::require_root("clone_shares_blocks_on_a_reflink_filesystem") {
+        return;
+    }
+    let Some(fs) = loop_fs("mkfs.xfs", &["-q", "-m", "reflink=1"], 320) else {
+        assert!(!strata_testkit::in_ci(), "xfs with reflink is needed under CI");
+        eprintln!("SKIPPED clone_shares_blocks_on_a_reflink_filesystem: no xfs");
+        return;
+    };
+    let store = Arc::new(Store::open(&fs.mnt.join("strata.db"), &[MIGRATIONS]).expect("store"));
+    let volumes = Volumes::open(store, &fs.mnt).expect("volumes");
+    let src = volumes.create(opts("src", &[])).expect("create");
+    let big = src.mountpoint.join("big");
+    std::fs::write(&big, vec![0x5au8; 8 << 20]).expect("write");
+    let fifo = src.mountpoint.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    rustix::fs::setxattr(big.as_path(), "user.origin", b"test", rustix::fs::XattrFlags::empty()).expect("xattr");
+    let dst = volumes.clone_volume("src", "dst").expect("clone");
+    let copy = dst.mountpoint.join("big");
+    assert_eq!(std::fs::read(&copy).expect("read").len(), 8 << 20);
+    let extents = Command::new("filefrag").arg("-v").arg(&copy).output().expect("filefrag");
+    let text = String::from_utf8_lossy(&extents.stdout);
+    assert!(text.contains("shared"), "the clone's extents are not shared with the source:\n{text}");
+    let mut value = [0u8; 16];
+    let n = rustix::fs::getxattr(copy.as_path(), "user.origin", &mut value[..]).expect("xattr copied");
+    assert_eq!(&value[..n], b"test");
+    assert!(std::fs::symlink_metadata(dst.mountpoint.join("fifo")).expect("fifo").file_type().is_fifo());
+    // Independent: a write to the clone unshares its blocks only.
+    std::fs::write(&copy, b"changed").expect("write");
+    assert_eq!(std::fs::read(&big).expect("read").len(), 8 << 20);
 }

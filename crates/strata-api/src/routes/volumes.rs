@@ -16,6 +16,10 @@ use crate::http::{ApiRequest, Body, json, status};
 use crate::router::Ctx;
 use crate::version::ApiVersion;
 
+mod data;
+
+pub use data::BACKUP_MEDIA_TYPE;
+
 /// From this API version on, prune removes only anonymous volumes unless `all=true`, and
 /// volume update exists (for cluster volumes).
 pub const PRUNE_ANONYMOUS_ONLY: ApiVersion = ApiVersion::new(1, 42);
@@ -31,6 +35,12 @@ pub async fn route(
         (&Method::GET, []) => list(ctx).await,
         (&Method::POST, ["create"]) => create(ctx, req).await,
         (&Method::POST, ["prune"]) => prune(ctx).await,
+        // strata's extensions (see `data`).
+        (&Method::POST, ["restore"]) => data::restore(ctx, req).await,
+        (&Method::GET, [name, "export"]) => data::export(ctx, name).await,
+        (&Method::POST, [name, "import"]) => data::import(ctx, name, req).await,
+        (&Method::POST, [name, "clone"]) => data::clone(ctx, name).await,
+        (&Method::POST, [name, "backup"]) => data::backup(ctx, name).await,
         (&Method::GET, [name]) => inspect(ctx, name).await,
         (&Method::DELETE, [name]) => remove(ctx, name).await,
         (&Method::PUT, [_]) if ctx.version >= PRUNE_ANONYMOUS_ONLY => Err(ApiError::new(

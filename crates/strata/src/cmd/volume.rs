@@ -1,5 +1,6 @@
 //! `strata volume create|ls|inspect|rm|prune`, with the docker CLI's flags, output and exit
-//! codes, as API calls.
+//! codes, as API calls; strata's data commands (export, import, clone, backup, restore,
+//! backups) are in `data`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -12,6 +13,9 @@ use strata_client::{Client, encode};
 use crate::output::{Listing, print_inspect};
 use crate::template::Method as RowMethod;
 use crate::units::human_size;
+
+mod data;
+mod s3;
 
 /// The API version from which prune takes `all` (and removes only anonymous volumes without it).
 const PRUNE_ALL_API: &str = "1.42";
@@ -30,6 +34,19 @@ pub enum VolumeCommand {
     Rm(RmArgs),
     /// Remove unused local volumes
     Prune(PruneArgs),
+    /// Write the contents of a volume as a tar archive (STDOUT by default)
+    Export(data::ExportArgs),
+    /// Fill a volume from a tar archive (plain, gzip or zstd)
+    Import(data::ImportArgs),
+    /// Create a volume with the contents, labels and options of another
+    Clone(data::CloneArgs),
+    /// Back volumes up into a directory (zstd tar + manifest)
+    Backup(data::BackupArgs),
+    /// Restore a volume from a backup, verifying its checksum
+    Restore(data::RestoreArgs),
+    /// List and prune the backups in a directory
+    #[command(subcommand)]
+    Backups(data::BackupsCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,6 +149,12 @@ pub async fn run(client: &Client, command: VolumeCommand) -> anyhow::Result<Exit
         VolumeCommand::Inspect(a) => inspect(client, a).await,
         VolumeCommand::Rm(a) => rm(client, a).await,
         VolumeCommand::Prune(a) => prune(client, a).await,
+        VolumeCommand::Export(a) => data::export(client, a).await,
+        VolumeCommand::Import(a) => data::import(client, a).await,
+        VolumeCommand::Clone(a) => data::clone(client, a).await,
+        VolumeCommand::Backup(a) => data::backup(client, a).await,
+        VolumeCommand::Restore(a) => data::restore(client, a).await,
+        VolumeCommand::Backups(c) => data::backups(c).await,
     }
 }
 
