@@ -176,6 +176,18 @@ pub fn random_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The namespace a container's `NetworkMode` runs it in. A name that is not a mode (`host`,
+/// `none`, `default`, `bridge`, `container:…`) is a user-defined network, which the API checked
+/// exists before the create; strata has no bridge, so those run in the host's network namespace
+/// (see `strata_engine::networks`).
+fn runtime_network(mode: &str) -> Result<NetworkMode> {
+    match NetworkMode::parse(mode) {
+        Ok(m) => Ok(m),
+        Err(_) if mode != "bridge" && !mode.contains(':') => Ok(NetworkMode::Host),
+        Err(e) => Err(ContainerError::BadRequest(e.to_string())),
+    }
+}
+
 /// `--volumes-from`: the stored plan of another container.
 struct StoredMounts<'a>(&'a Store);
 
@@ -337,7 +349,7 @@ impl Containers {
         if host_config.network_mode.is_empty() {
             host_config.network_mode = "default".into();
         }
-        NetworkMode::parse(&host_config.network_mode).map_err(|e| ContainerError::BadRequest(e.to_string()))?;
+        runtime_network(&host_config.network_mode)?;
         if let Some(m) = &host_config.mounts {
             host_config.mounts = Some(strata_mount::normalize_mounts(m, api)?);
         }
@@ -606,8 +618,7 @@ impl Containers {
                 tty: c.config.tty,
                 console_size: None,
                 mounts: oci_mounts,
-                network: NetworkMode::parse(&c.host_config.network_mode)
-                    .map_err(|e| ContainerError::BadRequest(e.to_string()))?,
+                network: runtime_network(&c.host_config.network_mode)?,
                 etc_files: etc,
                 labels: c.config.labels.clone().unwrap_or_default(),
                 privileged: c.host_config.privileged,

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod filters;
 pub mod host;
+pub mod networks;
 pub mod runtimes;
 pub mod volumes;
 
@@ -58,6 +59,7 @@ pub fn schema() -> Vec<Migrations> {
         strata_layer::LAYER_MIGRATIONS,
         strata_image::store::IMAGE_MIGRATIONS,
         strata_container::record::MIGRATIONS,
+        networks::MIGRATIONS,
     ]
 }
 
@@ -114,6 +116,7 @@ pub struct Engine {
     layers: Arc<strata_layer::LayerStore>,
     images: Arc<strata_image::ImageStore>,
     containers: Arc<strata_container::Containers>,
+    networks: Arc<networks::Networks>,
     _lock: DirLock,
 }
 
@@ -161,6 +164,7 @@ impl Engine {
             },
         ));
         images.set_usage(Arc::new(ContainerImageUsage(Arc::clone(&containers))));
+        let store_for_networks = Arc::clone(&store);
 
         let mut engine = Engine {
             config,
@@ -174,6 +178,7 @@ impl Engine {
             layers,
             images,
             containers,
+            networks: Arc::new(networks::Networks::new(Arc::clone(&store_for_networks))),
             _lock: lock,
         };
         engine.runtimes = runtimes;
@@ -263,6 +268,11 @@ impl Engine {
 
     pub fn containers(&self) -> &Arc<strata_container::Containers> {
         &self.containers
+    }
+
+    /// The network records (see [`networks`] for what a network is in strata).
+    pub fn networks(&self) -> &Arc<networks::Networks> {
+        &self.networks
     }
 }
 

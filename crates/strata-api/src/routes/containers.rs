@@ -114,7 +114,11 @@ async fn create(ctx: &Ctx, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
     }
     let name = ctx.query.get("name").map(str::to_owned);
     let api = mount_api(ctx.version);
+    let network = super::networks::network_for_create(ctx, &body).await?;
     let created = blocking(ctx, move |c| c.create(name.as_deref(), body, api)).await?;
+    if let Some((net, aliases)) = network {
+        super::networks::attach_created(ctx, &created.id, &net, aliases).await?;
+    }
     Ok(json(StatusCode::CREATED, &json!({ "Id": created.id, "Warnings": created.warnings })))
 }
 
@@ -439,7 +443,7 @@ fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
         "GraphDriver": {"Data": graph, "Name": svc.storage_driver()},
         "Mounts": c.mounts.inspect_mounts(),
         "Config": c.config,
-        "NetworkSettings": network_settings(c),
+        "NetworkSettings": network_settings(ctx, c),
     });
     if size {
         let rw = svc.size_rw(&c.id);
@@ -453,18 +457,13 @@ fn image_size(ctx: &Ctx, c: &Container) -> u64 {
     ctx.engine.images().resolve(&c.image_id).map(|i| i.size).unwrap_or(0)
 }
 
-fn network_settings(c: &Container) -> Value {
-    let mode = if c.host_config.network_mode == "default" { "host" } else { c.host_config.network_mode.as_str() };
+fn network_settings(ctx: &Ctx, c: &Container) -> Value {
     json!({
         "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": null,
         "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-        "Networks": { mode: {
-            "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
-            "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null
-        }}
+        "Networks": super::networks::container_networks(ctx, c),
     })
 }
 
@@ -497,7 +496,7 @@ fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) -> Value {
         "State": c.state.status.as_str(),
         "Status": c.state.describe(now),
         "HostConfig": {"NetworkMode": mode},
-        "NetworkSettings": {"Networks": network_settings(c)["Networks"].clone()},
+        "NetworkSettings": {"Networks": super::networks::container_networks(ctx, c)},
         "Mounts": c.mounts.inspect_mounts(),
     });
     if size {
