@@ -20,6 +20,7 @@ pub struct ImageRunConfig {
     pub volumes: Option<BTreeMap<String, Value>>,
     pub labels: Option<BTreeMap<String, String>>,
     pub stop_signal: Option<String>,
+    pub healthcheck: Option<Value>,
 }
 
 impl ImageRunConfig {
@@ -62,6 +63,7 @@ pub fn merge(config: &mut Config, image: &ImageRunConfig) {
     if config.stop_signal.is_none() {
         config.stop_signal = image.stop_signal.clone();
     }
+    merge_healthcheck(&mut config.healthcheck, image.healthcheck.as_ref());
     if let Some(labels) = &image.labels {
         let mine = config.labels.get_or_insert_with(BTreeMap::new);
         for (k, v) in labels {
@@ -73,6 +75,28 @@ pub fn merge(config: &mut Config, image: &ImageRunConfig) {
         for k in volumes.keys() {
             mine.entry(k.clone()).or_insert_with(|| Value::Object(Default::default()));
         }
+    }
+}
+
+/// Docker's healthcheck merge: the image's when the request has none; else the request's, with
+/// the image's test and timings filling what the request leaves empty or zero.
+fn merge_healthcheck(mine: &mut Option<Value>, image: Option<&Value>) {
+    let Some(image) = image.filter(|v| v.is_object()) else { return };
+    match mine {
+        None => *mine = Some(image.clone()),
+        Some(Value::Object(m)) => {
+            let empty_test = m.get("Test").and_then(Value::as_array).is_none_or(Vec::is_empty);
+            if empty_test && let Some(t) = image.get("Test") {
+                m.insert("Test".into(), t.clone());
+            }
+            for k in ["Interval", "Timeout", "StartPeriod", "Retries"] {
+                let unset = m.get(k).and_then(Value::as_i64).unwrap_or(0) == 0;
+                if unset && let Some(v) = image.get(k) {
+                    m.insert(k.into(), v.clone());
+                }
+            }
+        }
+        Some(_) => {}
     }
 }
 

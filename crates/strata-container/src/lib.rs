@@ -5,6 +5,7 @@
 pub mod copyup;
 pub mod error;
 pub mod exec;
+pub mod health;
 pub mod imageconfig;
 pub mod name;
 pub mod record;

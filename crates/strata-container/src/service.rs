@@ -148,6 +148,7 @@ pub struct Containers {
     pending_attach: Mutex<HashMap<String, Vec<oneshot::Sender<Attachment>>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     execs: Mutex<HashMap<String, Arc<crate::exec::Exec>>>,
+    health: crate::health::Monitors,
     /// Serialises creates so that a name check and its insert are not raced by another create.
     create_lock: Mutex<()>,
 }
@@ -219,6 +220,7 @@ impl Containers {
             pending_attach: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
+            health: Default::default(),
             create_lock: Mutex::new(()),
         }
     }
@@ -242,6 +244,11 @@ impl Containers {
 
     pub(crate) fn execs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<crate::exec::Exec>>> {
         lock(&self.execs)
+    }
+
+    /// Health of containers with a healthcheck (`State.Health`).
+    pub fn health(&self) -> &crate::health::Monitors {
+        &self.health
     }
 
     pub(crate) fn exec_root(&self) -> &Path {
@@ -548,6 +555,7 @@ impl Containers {
         state.finished_at = None;
         record::update_state(&self.store.conn(), &id, &state)?;
         self.progress_tx(&id).send_modify(|p| p.running = true);
+        self.start_health_monitor(&id, &c.config);
         tracing::info!(id = %id, pid = process.pid, "container started");
 
         let this = Arc::clone(self);
@@ -713,6 +721,7 @@ impl Containers {
             let _ = record::update_state(&self.store.conn(), &id, &current.state);
         }
         lock(&self.live).remove(&id);
+        self.health.stop(&id);
         self.progress_tx(&id).send_modify(|p| {
             p.exits += 1;
             p.exit_code = code;
@@ -947,6 +956,7 @@ impl Containers {
         }
         lock(&self.pending_attach).remove(id);
         self.forget_execs(id);
+        self.health.forget(id);
         drop(held);
         lock(&self.locks).remove(id);
         tracing::info!(id = %id, "container removed");

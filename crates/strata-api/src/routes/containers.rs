@@ -376,9 +376,9 @@ async fn logs(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
 
 // ---- views -----------------------------------------------------------------------------------
 
-fn state_json(c: &Container) -> Value {
+fn state_json(ctx: &Ctx, c: &Container) -> Value {
     let s = &c.state;
-    json!({
+    let mut v = json!({
         "Status": s.status.as_str(),
         "Running": s.is_running(),
         "Paused": s.status == Status::Paused,
@@ -390,7 +390,23 @@ fn state_json(c: &Container) -> Value {
         "Error": s.error,
         "StartedAt": rfc3339_nanos(s.started_at),
         "FinishedAt": rfc3339_nanos(s.finished_at),
-    })
+    });
+    if let Some(h) = ctx.engine.containers().health().get(&c.id) {
+        v["Health"] = json!(h);
+    }
+    v
+}
+
+/// `docker ps`'s status words, with the health of a running container that has a healthcheck.
+fn status_text(ctx: &Ctx, c: &Container, now: SystemTime) -> String {
+    let text = c.state.describe(now);
+    match ctx.engine.containers().health().get(&c.id) {
+        Some(h) if c.state.is_running() => match h.status {
+            strata_container::health::HealthStatus::Starting => format!("{text} (health: starting)"),
+            other => format!("{text} ({})", other.as_str()),
+        },
+        _ => text,
+    }
 }
 
 fn created_text(c: &Container) -> String {
@@ -425,7 +441,7 @@ fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
         "Created": created_text(c),
         "Path": args.first().cloned().unwrap_or_default(),
         "Args": args.get(1..).unwrap_or_default(),
-        "State": state_json(c),
+        "State": state_json(ctx, c),
         "Image": c.image_id,
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
@@ -494,7 +510,7 @@ fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) -> Value {
         "Ports": [],
         "Labels": c.config.labels.clone().unwrap_or_default(),
         "State": c.state.status.as_str(),
-        "Status": c.state.describe(now),
+        "Status": status_text(ctx, c, now),
         "HostConfig": {"NetworkMode": mode},
         "NetworkSettings": {"Networks": super::networks::container_networks(ctx, c)},
         "Mounts": c.mounts.inspect_mounts(),
@@ -539,6 +555,12 @@ fn matches_filters(
     if f.contains("status") && !f.get("status").any(|s| s == c.state.status.as_str()) {
         return Ok(false);
     }
+    if f.contains("health") {
+        let health = ctx.engine.containers().health().get(&c.id).map(|h| h.status.as_str()).unwrap_or("none");
+        if !f.get("health").any(|h| h == health) {
+            return Ok(false);
+        }
+    }
     if f.contains("name") && !f.get("name").any(|n| c.name.contains(n.trim_start_matches('/'))) {
         return Ok(false);
     }
@@ -579,6 +601,11 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
     for s in f.get("status") {
         if !STATUSES.contains(&s) {
             return Err(ApiError::bad_request(format!("Invalid filter 'status={s}': Invalid filter: 'status'='{s}'")));
+        }
+    }
+    for h in f.get("health") {
+        if !["starting", "healthy", "unhealthy", "none"].contains(&h) {
+            return Err(ApiError::bad_request(format!("Unrecognised filter value for health: {h}")));
         }
     }
     for e in f.get("exited") {
