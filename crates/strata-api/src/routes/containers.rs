@@ -115,14 +115,16 @@ async fn create(ctx: &Ctx, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
     let name = ctx.query.get("name").map(str::to_owned);
     let api = mount_api(ctx.version);
     let network = super::networks::network_for_create(ctx, &body).await?;
-    let created = blocking(ctx, move |c| c.create(name.as_deref(), body, api)).await?;
+    let mut created = blocking(ctx, move |c| c.create(name.as_deref(), body, api)).await?;
     if let Some((net, aliases)) = network {
         super::networks::attach_created(ctx, &created.id, &net, aliases).await?;
+        created.warnings.push(super::networks::NO_BRIDGE_WARNING.to_owned());
     }
     Ok(json(StatusCode::CREATED, &json!({ "Id": created.id, "Warnings": created.warnings })))
 }
 
 async fn start(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
+    super::networks::check_for_start(ctx, id).await?;
     service(ctx).start(id).await?;
     Ok(status(StatusCode::NO_CONTENT))
 }

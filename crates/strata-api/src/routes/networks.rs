@@ -194,8 +194,8 @@ pub fn is_user_network_mode(mode: &str) -> bool {
     !matches!(mode, "" | "default" | "host" | "none" | "bridge") && !mode.contains(':')
 }
 
-/// Before a container is created on a user-defined network: the network must exist. Returns
-/// the network and the aliases the request gives for it.
+/// Before a container is created on a user-defined network: the network and the aliases the
+/// request gives for it (`None` for other modes, or a network that does not exist).
 pub async fn network_for_create(
     ctx: &Ctx,
     body: &strata_container::spec::CreateBody,
@@ -213,8 +213,23 @@ pub async fn network_for_create(
         .and_then(|a| serde_json::from_value::<Vec<String>>(a.clone()).ok())
         .unwrap_or_default();
     let lookup = mode.clone();
-    let net = blocking(ctx, move |n| n.get(&lookup)).await?;
-    Ok(Some((net, aliases)))
+    match blocking(ctx, move |n| n.get(&lookup)).await {
+        Ok(net) => Ok(Some((net, aliases))),
+        // Docker creates the container anyway; its start fails (see `check_for_start`).
+        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Before a start: a container on a user-defined network needs the network (Docker answers
+/// 404 `network X not found` at start, not at create).
+pub async fn check_for_start(ctx: &Ctx, reference: &str) -> ApiResult<()> {
+    let Ok(c) = ctx.engine.containers().get(reference) else { return Ok(()) };
+    let mode = c.host_config.network_mode;
+    if !is_user_network_mode(&mode) {
+        return Ok(());
+    }
+    blocking(ctx, move |n| n.get(&mode).map(|_| ())).await
 }
 
 /// After such a create: record the membership.
