@@ -8,6 +8,8 @@
 #   e2fsprogs       loop-mounted ext4 for tests
 #   btrfs-progs     loop-mounted btrfs with quota groups for volume size tests
 #   curl, jq        API calls in the demo and benchmarks
+#   docker-compose  compose v1 (1.29, python/docker-py) for the compose tests; the v2 plugin is
+#                   not packaged in Debian, PyPI or npm
 STRATA_DEPS=(
   "runc:runc"
   "busybox-static:/bin/busybox"
@@ -17,6 +19,7 @@ STRATA_DEPS=(
   "btrfs-progs:mkfs.btrfs"
   "curl:curl"
   "jq:jq"
+  "docker-compose:docker-compose"
 )
 
 have() {

@@ -112,6 +112,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn healthchecks_merge_like_docker() {
+        let image = serde_json::json!({"Test": ["CMD", "true"], "Interval": 5, "Retries": 2});
+        let mut none = None;
+        merge_healthcheck(&mut none, Some(&image));
+        assert_eq!(none, Some(image.clone()));
+        let mut mine = Some(serde_json::json!({"Test": [], "Interval": 0, "Retries": 7}));
+        merge_healthcheck(&mut mine, Some(&image));
+        assert_eq!(mine, Some(serde_json::json!({"Test": ["CMD", "true"], "Interval": 5, "Retries": 7})));
+    }
+
+    #[test]
     fn request_values_win_and_image_values_fill_in() {
         let image = ImageRunConfig {
             env: Some(vec!["PATH=/bin".into(), "A=1".into()]),
