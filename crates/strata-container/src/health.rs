@@ -5,7 +5,8 @@
 //! starts a new one): each start bumps the container's generation and a monitor stops as soon as
 //! the generation it was started for is no longer current. Results are kept in memory, like
 //! exec instances: `State.Health` shows the status (`starting`, `healthy`, `unhealthy`), the
-//! failing streak and the last five probes; a restarted daemon starts over at `starting`.
+//! failing streak and the last five probes; a stopped container shows `unhealthy` (Docker 20.10
+//! does the same), and a restart or a restarted daemon starts over at `starting`.
 //!
 //! Docker's rules: the first probe runs one interval after the start; exit code 0 is healthy,
 //! anything else (or a probe that cannot start, or one that exceeds the timeout and is killed)
@@ -169,10 +170,14 @@ impl Monitors {
         self.slots().get(id).and_then(|s| s.health.clone())
     }
 
-    /// Ends the current monitor of a container (it exited); the last health stays visible.
+    /// Ends the current monitor of a container (it exited). As in Docker, a stopped container
+    /// shows `unhealthy`, with its last probes.
     pub(crate) fn stop(&self, id: &str) {
         if let Some(s) = self.slots().get_mut(id) {
             s.generation += 1;
+            if let Some(h) = s.health.as_mut() {
+                h.status = HealthStatus::Unhealthy;
+            }
         }
     }
 

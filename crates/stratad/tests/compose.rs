@@ -250,3 +250,101 @@ fn secrets_need_a_swarm_as_in_docker() {
     assert_eq!(r.json()["message"], MSG);
     assert_eq!(d.http("GET", "/v1.41/secrets").status, 503);
 }
+
+#[test]
+fn healthchecks_probe_count_retries_time_out_and_stop_with_the_container() {
+    let Some(d) = daemon_with_busybox("healthchecks_probe_count_retries_time_out_and_stop_with_the_container") else {
+        return;
+    };
+    let health = |name: &str| {
+        d.docker(&["inspect", "-f", "{{.State.Health.Status}} {{.State.Health.FailingStreak}}", name]).ok().to_owned()
+    };
+    let wait_for = |name: &str, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = health(name);
+            if now.starts_with(want) {
+                return now;
+            }
+            assert!(Instant::now() < deadline, "{name} never became {want}: {now}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "sick",
+        "--health-cmd",
+        "echo probing; exit 1",
+        "--health-interval",
+        "300ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    assert_eq!(health("sick"), "starting 0\n");
+    assert_eq!(wait_for("sick", "unhealthy"), "unhealthy 2\n");
+    let log = d.docker(&[
+        "inspect",
+        "-f",
+        "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}",
+        "sick",
+    ]);
+    assert_eq!(log.ok(), "1 probing\n\n");
+    assert!(d.docker(&["ps", "--format", "{{.Status}}"]).ok().trim_end().ends_with("(unhealthy)"));
+
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "--health-cmd",
+        "sleep 5",
+        "--health-interval",
+        "300ms",
+        "--health-timeout",
+        "1s",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    wait_for("slow", "unhealthy");
+    let out = d.docker(&[
+        "inspect",
+        "-f",
+        "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}",
+        "slow",
+    ]);
+    assert_eq!(out.ok(), "-1 Health check exceeded timeout (1s)\n");
+
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "fine",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "300ms",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    wait_for("fine", "healthy");
+    d.docker(&["stop", "-t", "1", "fine"]).ok();
+    assert_eq!(health("fine"), "unhealthy 0\n", "a stopped container is unhealthy, as in Docker");
+    d.docker(&["start", "fine"]).ok();
+    assert_eq!(health("fine"), "starting 0\n");
+    wait_for("fine", "healthy");
+    assert_eq!(d.docker(&["ps", "-q", "--filter", "health=healthy"]).ok().lines().count(), 1);
+    d.docker(&["ps", "--filter", "health=sickly"]).fails_with(1, "Unrecognised filter value for health: sickly");
+    d.docker(&["rm", "-f", "sick", "slow", "fine"]).ok();
+}
