@@ -198,13 +198,21 @@ impl Monitors {
         self.slots().get(id).is_some_and(|s| s.generation == generation)
     }
 
-    fn record(&self, id: &str, generation: u64, result: ProbeResult, retries: u32, in_start_period: bool) {
-        if let Some(slot) = self.slots().get_mut(id)
-            && slot.generation == generation
-            && let Some(h) = slot.health.as_mut()
-        {
-            h.record(result, retries, in_start_period);
-        }
+    /// Applies a probe's result; returns the new status when it changed.
+    fn record(
+        &self,
+        id: &str,
+        generation: u64,
+        result: ProbeResult,
+        retries: u32,
+        in_start_period: bool,
+    ) -> Option<HealthStatus> {
+        let mut slots = self.slots();
+        let slot = slots.get_mut(id).filter(|s| s.generation == generation)?;
+        let h = slot.health.as_mut()?;
+        let before = h.status;
+        h.record(result, retries, in_start_period);
+        (h.status != before).then_some(h.status)
     }
 }
 
@@ -234,7 +242,9 @@ async fn monitor(weak: Weak<Containers>, id: String, generation: u64, hc: Health
         let in_start_period = started.elapsed() < hc.start_period;
         let result = probe(&svc, &id, &hc).await;
         tracing::debug!(id = %id, exit_code = result.exit_code, "healthcheck probe");
-        svc.health().record(&id, generation, result, hc.retries, in_start_period);
+        if let Some(status) = svc.health().record(&id, generation, result, hc.retries, in_start_period) {
+            svc.emit_for(&id, &format!("health_status: {}", status.as_str()), &[]);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod copyup;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod health;
 pub mod imageconfig;

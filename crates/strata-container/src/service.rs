@@ -149,6 +149,7 @@ pub struct Containers {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     execs: Mutex<HashMap<String, Arc<crate::exec::Exec>>>,
     health: crate::health::Monitors,
+    events: crate::events::EventBus,
     /// Serialises creates so that a name check and its insert are not raced by another create.
     create_lock: Mutex<()>,
 }
@@ -221,6 +222,7 @@ impl Containers {
             locks: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
             health: Default::default(),
+            events: Default::default(),
             create_lock: Mutex::new(()),
         }
     }
@@ -249,6 +251,10 @@ impl Containers {
     /// Health of containers with a healthcheck (`State.Health`).
     pub fn health(&self) -> &crate::health::Monitors {
         &self.health
+    }
+
+    pub(crate) fn events(&self) -> &crate::events::EventBus {
+        &self.events
     }
 
     pub(crate) fn exec_root(&self) -> &Path {
@@ -424,6 +430,7 @@ impl Containers {
             return Err(e);
         }
         tracing::info!(id = %id, name = %name, "container created");
+        self.emit_for(&id, "create", &[]);
         Ok(Created { id, warnings: plan.warnings })
     }
 
@@ -556,6 +563,7 @@ impl Containers {
         record::update_state(&self.store.conn(), &id, &state)?;
         self.progress_tx(&id).send_modify(|p| p.running = true);
         self.start_health_monitor(&id, &c.config);
+        self.emit(c, "start", &[]);
         tracing::info!(id = %id, pid = process.pid, "container started");
 
         let this = Arc::clone(self);
@@ -728,6 +736,7 @@ impl Containers {
             p.running = false;
         });
         tracing::info!(id = %id, code, stopped = live.stopping.load(Ordering::Relaxed), "container exited");
+        self.emit(&c, "die", &[("exitCode", code.to_string())]);
         drop(held);
         if c.host_config.auto_remove
             && let Err(e) = self.remove_inner(&id, RemoveOptions { force: false, volumes: true }, false).await
@@ -799,7 +808,9 @@ impl Containers {
             return Err(ContainerError::Paused(c.id));
         }
         live.stopping.store(true, Ordering::Relaxed);
-        self.runtime()?.kill(&c.id, signal, false).await.map_err(|e| ContainerError::internal("kill", e))
+        self.runtime()?.kill(&c.id, signal, false).await.map_err(|e| ContainerError::internal("kill", e))?;
+        self.emit(&c, "kill", &[("signal", signal.to_string())]);
+        Ok(())
     }
 
     /// `POST /containers/{id}/stop`: the stop signal, then SIGKILL after `timeout`.
@@ -817,6 +828,7 @@ impl Containers {
         live.stopping.store(true, Ordering::Relaxed);
         let runtime = self.runtime()?;
         let _ = runtime.kill(&c.id, signal, false).await;
+        self.emit(&c, "kill", &[("signal", signal.to_string())]);
         let exited = async {
             while rx.borrow_and_update().exits == before {
                 if rx.changed().await.is_err() {
@@ -839,6 +851,7 @@ impl Containers {
                 }
             }
         }
+        self.emit(&c, "stop", &[]);
         Ok(())
     }
 
@@ -960,6 +973,7 @@ impl Containers {
         drop(held);
         lock(&self.locks).remove(id);
         tracing::info!(id = %id, "container removed");
+        self.emit(&c, "destroy", &[]);
         Ok(())
     }
 

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use strata_testkit::{CmdOutput, Daemon, image::busybox_rootfs_tar};
 
@@ -347,4 +347,41 @@ fn healthchecks_probe_count_retries_time_out_and_stop_with_the_container() {
     assert_eq!(d.docker(&["ps", "-q", "--filter", "health=healthy"]).ok().lines().count(), 1);
     d.docker(&["ps", "--filter", "health=sickly"]).fails_with(1, "Unrecognised filter value for health: sickly");
     d.docker(&["rm", "-f", "sick", "slow", "fine"]).ok();
+}
+
+#[test]
+fn events_stream_container_lifecycle_and_health() {
+    let Some(d) = daemon_with_busybox("events_stream_container_lifecycle_and_health") else { return };
+    let until = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_secs() + 10;
+    let listener = Command::new(strata_testkit::docker_cli())
+        .args(["events", "--filter", "container=evt", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"])
+        .args(["--until", &until.to_string()])
+        .env("DOCKER_HOST", d.host())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("docker events");
+    std::thread::sleep(Duration::from_millis(500));
+    d.docker(&["run", "-d", "--name", "other", "busybox", "true"]).ok();
+    d.docker(&[
+        "run",
+        "--rm",
+        "--name",
+        "evt",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "200ms",
+        "busybox",
+        "sleep",
+        "2",
+    ])
+    .ok();
+    let out = listener.wait_with_output().expect("events output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text,
+        "container create evt\ncontainer start evt\ncontainer health_status: healthy evt\ncontainer die evt\n\
+         container destroy evt\n"
+    );
+    assert!(out.status.success());
 }

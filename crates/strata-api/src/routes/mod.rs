@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod containers;
+pub mod events;
 pub mod exec;
 pub mod images;
 pub mod networks;
@@ -28,6 +29,7 @@ pub async fn route_area(
         "system" => system::route(ctx, method, rest, req).await,
         "containers" => containers::route(ctx, method, rest, req).await,
         "exec" => exec::route(ctx, method, rest, req).await,
+        "events" if rest.is_empty() && method == Method::GET => Some(events::events(ctx).await),
         "commit" if rest.is_empty() && method == Method::POST => Some(archive::commit(ctx).await),
         "images" => images::route(ctx, method, rest, req).await,
         "volumes" => volumes::route(ctx, method, rest, req).await,
