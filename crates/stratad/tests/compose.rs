@@ -40,10 +40,15 @@ fn compose_binary(test: &str) -> Option<PathBuf> {
 }
 
 fn compose(d: &Daemon, bin: &Path, dir: &Path, args: &[&str]) -> CmdOutput {
+    compose_env(d, bin, dir, args, &[])
+}
+
+fn compose_env(d: &Daemon, bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> CmdOutput {
     let out = Command::new(bin)
         .args(["-p", "guide"])
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("DOCKER_HOST", d.host())
         .env("COMPOSE_INTERACTIVE_NO_CLI", "1")
         .output()
@@ -177,8 +182,16 @@ fn the_guides_compose_file_runs_and_down_keeps_volumes_unless_v() {
         d.docker(&["inspect", "-f", "{{json .NetworkSettings.Networks.guide_default.Aliases}}", "guide_db_1"]);
     assert!(aliases.ok().contains("\"db\""), "{}", aliases.stdout);
 
+    // Recreating a container: compose 1.29 reads the image's `ContainerConfig`, which Docker
+    // (and strata) leave out from API 1.45 on; pinning compose's API version is the known fix.
+    let old = d.docker(&["inspect", "-f", "{{.Id}}", "guide_app_1"]).ok().to_owned();
+    let recreate = ["up", "-d", "--force-recreate", "-t", "1", "app"];
+    compose_env(&d, &bin, root, &recreate, &[("COMPOSE_API_VERSION", "1.44")]).ok();
+    assert_ne!(d.docker(&["inspect", "-f", "{{.Id}}", "guide_app_1"]).ok(), old, "a new container");
+    assert_eq!(d.docker(&["logs", "guide_app_1"]).ok(), "db-was-ready\n");
+
     // down: containers and network go, volumes stay with their data.
-    compose(&d, &bin, root, &["down"]).ok();
+    compose(&d, &bin, root, &["down", "-t", "1"]).ok();
     assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
     d.docker(&["network", "inspect", "guide_default"]).fails_with(1, "network guide_default not found");
     assert_eq!(volume_names(&d), vols);
@@ -187,7 +200,7 @@ fn the_guides_compose_file_runs_and_down_keeps_volumes_unless_v() {
     // up again finds the volumes; down -v removes the project's, not the external one.
     compose(&d, &bin, root, &["up", "-d"]).ok();
     assert_eq!(d.docker(&["logs", "guide_app_1"]).ok(), "db-was-ready\n");
-    let down = compose(&d, &bin, root, &["down", "-v"]);
+    let down = compose(&d, &bin, root, &["down", "-v", "-t", "1"]);
     down.ok();
     assert!(down.stderr.contains("Volume production_pgdata is external, skipping"), "{}", down.stderr);
     assert_eq!(volume_names(&d), ["production_pgdata"]);
