@@ -62,6 +62,13 @@ ensure_deps() {
     echo "strata: installing the docker CLI (docker.io) to drive strata with" >&2
     apt-get install -y -qq docker.io >/dev/null
   fi
+  # `docker compose …` (the guide's spelling) runs docker-compose v1 through a small CLI plugin
+  # when the docker CLI has no compose plugin of its own.
+  if ! docker compose version >/dev/null 2>&1; then
+    local plugins=/usr/local/lib/docker/cli-plugins
+    mkdir -p "$plugins"
+    install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/docker-compose-v1-plugin" "$plugins/docker-compose"
+  fi
   # Overlay mounts need the module; a missing module makes strata fall back to vfs.
   modprobe overlay 2>/dev/null || true
 }
