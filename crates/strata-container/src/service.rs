@@ -150,6 +150,8 @@ pub struct Containers {
     execs: Mutex<HashMap<String, Arc<crate::exec::Exec>>>,
     health: crate::health::Monitors,
     events: crate::events::EventBus,
+    /// Set at daemon shutdown: exits are then not the user's doing, and nothing restarts.
+    shutting_down: AtomicBool,
     /// Serialises creates so that a name check and its insert are not raced by another create.
     create_lock: Mutex<()>,
 }
@@ -224,6 +226,7 @@ impl Containers {
             health: Default::default(),
             events: Default::default(),
             create_lock: Mutex::new(()),
+            shutting_down: AtomicBool::new(false),
         }
     }
 
@@ -560,6 +563,7 @@ impl Containers {
         state.error.clear();
         state.started_at = Some(SystemTime::now());
         state.finished_at = None;
+        state.manually_stopped = false;
         record::update_state(&self.store.conn(), &id, &state)?;
         self.progress_tx(&id).send_modify(|p| p.running = true);
         self.start_health_monitor(&id, &c.config);
@@ -720,12 +724,16 @@ impl Containers {
         })
         .await;
         let code = status.exit_code();
+        let manual = live.stopping.load(Ordering::Relaxed) && !self.shutting_down.load(Ordering::Relaxed);
         let current = record::get(&self.store.conn(), &id);
+        let mut restart_count = c.restart_count;
         if let Ok(Some(mut current)) = current {
             current.state.status = Status::Exited;
             current.state.pid = 0;
             current.state.exit_code = code;
             current.state.finished_at = Some(SystemTime::now());
+            current.state.manually_stopped = manual;
+            restart_count = current.restart_count;
             let _ = record::update_state(&self.store.conn(), &id, &current.state);
         }
         lock(&self.live).remove(&id);
@@ -738,10 +746,57 @@ impl Containers {
         tracing::info!(id = %id, code, stopped = live.stopping.load(Ordering::Relaxed), "container exited");
         self.emit(&c, "die", &[("exitCode", code.to_string())]);
         drop(held);
-        if c.host_config.auto_remove
-            && let Err(e) = self.remove_inner(&id, RemoveOptions { force: false, volumes: true }, false).await
+        if c.host_config.auto_remove {
+            if let Err(e) = self.remove_inner(&id, RemoveOptions { force: false, volumes: true }, false).await {
+                tracing::warn!(id = %id, error = %e, "auto-remove failed");
+            }
+        } else if !self.shutting_down.load(Ordering::Relaxed)
+            && restart_wanted(&c.host_config.restart_policy, manual, code, restart_count)
         {
-            tracing::warn!(id = %id, error = %e, "auto-remove failed");
+            self.schedule_restart(id, restart_count);
+        }
+    }
+
+    /// Starts `id` again after Docker's back-off (100 ms, doubling, at most a minute), counting
+    /// the restart.
+    fn schedule_restart(self: &Arc<Self>, id: String, count: i64) {
+        let this = Arc::clone(self);
+        let delay =
+            Duration::from_millis(100u64.saturating_mul(1 << count.clamp(0, 10) as u64)).min(Duration::from_secs(60));
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if this.shutting_down.load(Ordering::Relaxed) {
+                return;
+            }
+            // Removed, or started by someone else meanwhile: nothing to do.
+            let Ok(Some(c)) = record::get(&this.store.conn(), &id) else { return };
+            if c.state.is_running() || c.state.manually_stopped {
+                return;
+            }
+            let _ = record::set_restart_count(&this.store.conn(), &id, count + 1);
+            match this.start(&id).await {
+                Ok(()) => tracing::info!(id = %id, restarts = count + 1, "container restarted by its policy"),
+                Err(e) => tracing::warn!(id = %id, error = %e, "restart by policy failed"),
+            }
+        });
+    }
+
+    /// At daemon start (once the reaper runs): starts the containers whose restart policy asks
+    /// for it — `always`, and `unless-stopped` unless a user stopped it.
+    pub async fn restore(self: &Arc<Self>) {
+        let Ok(all) = self.list() else { return };
+        for c in all {
+            let wanted = match c.host_config.restart_policy.name.as_str() {
+                "always" => true,
+                "unless-stopped" => !c.state.manually_stopped,
+                _ => false,
+            };
+            if wanted && c.state.status == Status::Exited {
+                match self.start(&c.id).await {
+                    Ok(()) => tracing::info!(id = %c.id, "container started by its restart policy"),
+                    Err(e) => tracing::warn!(id = %c.id, error = %e, "cannot start a container by its restart policy"),
+                }
+            }
         }
     }
 
@@ -1005,6 +1060,7 @@ impl Containers {
 
     /// Stops every running container, in parallel (daemon shutdown).
     pub async fn shutdown(self: &Arc<Self>, timeout_secs: i64) {
+        self.shutting_down.store(true, Ordering::Relaxed);
         let ids: Vec<String> = lock(&self.live).keys().cloned().collect();
         let mut tasks = Vec::new();
         for id in ids {
@@ -1070,6 +1126,18 @@ impl Containers {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a container that just exited should be started again by its restart policy.
+fn restart_wanted(policy: &crate::spec::RestartPolicy, manually_stopped: bool, code: i32, restarts: i64) -> bool {
+    if manually_stopped {
+        return false;
+    }
+    match policy.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => code != 0 && (policy.maximum_retry_count <= 0 || restarts < policy.maximum_retry_count),
+        _ => false,
     }
 }
 
@@ -1204,6 +1272,19 @@ pub fn parse_signal(s: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restart_policies_follow_docker() {
+        use crate::spec::RestartPolicy;
+        let p = |name: &str, max| RestartPolicy { name: name.into(), maximum_retry_count: max };
+        assert!(restart_wanted(&p("always", 0), false, 0, 5));
+        assert!(!restart_wanted(&p("always", 0), true, 0, 0), "a user stop wins");
+        assert!(restart_wanted(&p("on-failure", 2), false, 1, 1));
+        assert!(!restart_wanted(&p("on-failure", 2), false, 1, 2), "retries exhausted");
+        assert!(!restart_wanted(&p("on-failure", 0), false, 0, 0), "success is not a failure");
+        assert!(!restart_wanted(&p("no", 0), false, 1, 0));
+        assert!(!restart_wanted(&p("", 0), false, 1, 0));
+    }
 
     #[test]
     fn signals_parse_by_name_and_number() {

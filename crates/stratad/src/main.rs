@@ -159,6 +159,9 @@ fn run(config: DaemonConfig) -> anyhow::Result<()> {
         for path in &config.sockets {
             tracing::info!(socket = %path.display(), "API listening");
         }
+        // Containers whose restart policy asks for it start again with the daemon.
+        let containers = engine.containers().clone();
+        tokio::spawn(async move { containers.restore().await });
         strata_api::serve(engine.clone(), listeners, shutdown_signal()).await;
         // As Docker without live-restore: running containers stop with the daemon (their stop
         // signal, then SIGKILL), so none is left orphaned with its mounts held.

@@ -268,3 +268,36 @@ fn exec_cp_diff_export_and_commit_move_data_in_and_out() {
     d.docker(&["run", "--rm", "snap:1", "ls", "/bin/vi"]).fails_with(1, "No such file or directory");
     d.docker(&["rm", "-f", "db"]).ok();
 }
+
+#[test]
+fn restart_policies_restart_failed_containers_and_survive_a_daemon_restart() {
+    let Some(mut d) = daemon_with_busybox("restart_policies_restart_failed_containers_and_survive_a_daemon_restart")
+    else {
+        return;
+    };
+    // on-failure:2 — two restarts, then it stays exited.
+    d.docker(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3"])
+        .ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let state = d.docker(&["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"]).ok().to_owned();
+        if state == "2 exited\n" && d.docker(&["logs", "flaky"]).ok() == "run\nrun\nrun\n" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // unless-stopped comes back with the daemon; a user's stop is respected.
+    d.docker(&["run", "-d", "--name", "svc", "--restart", "unless-stopped", "busybox", "sleep", "600"]).ok();
+    d.docker(&["run", "-d", "--name", "held", "--restart", "unless-stopped", "busybox", "sleep", "600"]).ok();
+    d.docker(&["stop", "-t", "1", "held"]).ok();
+    d.kill9();
+    d.start_again();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while d.docker(&["inspect", "-f", "{{.State.Running}}", "svc"]).ok() != "true\n" {
+        assert!(std::time::Instant::now() < deadline, "svc was not started again");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(d.docker(&["inspect", "-f", "{{.State.Running}}", "held"]).ok(), "false\n");
+    d.docker(&["rm", "-f", "svc", "held", "flaky"]).ok();
+}

@@ -593,7 +593,16 @@ fn matches_filters(
     if f.contains("network") && !f.get("network").any(|n| n == c.host_config.network_mode) {
         return Ok(false);
     }
-    let _ = ctx;
+    // `before`/`since`: created before / after the named container.
+    for (key, want_before) in [("before", true), ("since", false)] {
+        for reference in f.get(key) {
+            let other = ctx.engine.containers().get(reference)?;
+            let ok = if want_before { c.created < other.created } else { c.created > other.created };
+            if !ok {
+                return Ok(false);
+            }
+        }
+    }
     Ok(true)
 }
 
