@@ -242,6 +242,7 @@ fn networks_are_records_containers_join() {
         d.docker(&["network", "inspect", "-f", "{{range .Containers}}{{.Name}}{{end}}", "backend"]).ok(),
         "svc\n"
     );
+    assert_eq!(d.docker(&["ps", "--filter", &format!("network={id}"), "--format", "{{.Names}}"]).ok(), "svc\n");
     d.docker(&["network", "rm", "backend"]).fails_with(1, "has active endpoints");
     d.docker(&["network", "rm", "host"]).fails_with(1, "host is a pre-defined network and cannot be removed");
     d.docker(&["network", "disconnect", "backend", "svc"]).ok();

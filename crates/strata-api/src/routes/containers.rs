@@ -590,8 +590,12 @@ fn matches_filters(
     if f.contains("ancestor") && !ancestors.iter().any(|a| a == &c.image_id) {
         return Ok(false);
     }
-    if f.contains("network") && !f.get("network").any(|n| n == c.host_config.network_mode) {
-        return Ok(false);
+    if f.contains("network") {
+        let attached = ctx.engine.networks().of_container(&c.id).unwrap_or_default();
+        let on = |n: &str| n == c.host_config.network_mode || attached.iter().any(|(a, _)| a.name == n || a.id == n);
+        if !f.get("network").any(on) {
+            return Ok(false);
+        }
     }
     // `before`/`since`: created before / after the named container.
     for (key, want_before) in [("before", true), ("since", false)] {
