@@ -8,6 +8,7 @@ pub mod events;
 pub mod exec;
 pub mod images;
 pub mod networks;
+pub mod prune;
 pub mod system;
 pub mod volumes;
 
