@@ -8,6 +8,8 @@
 #   e2fsprogs       loop-mounted ext4 for tests
 #   btrfs-progs     loop-mounted btrfs with quota groups for volume size tests
 #   curl, jq        API calls in the demo and benchmarks
+#   docker-compose  compose v1 (1.29, python/docker-py) for the compose tests; the v2 plugin is
+#                   not packaged in Debian, PyPI or npm
 STRATA_DEPS=(
   "runc:runc"
   "busybox-static:/bin/busybox"
@@ -17,6 +19,7 @@ STRATA_DEPS=(
   "btrfs-progs:mkfs.btrfs"
   "curl:curl"
   "jq:jq"
+  "docker-compose:docker-compose"
 )
 
 have() {
@@ -58,6 +61,13 @@ ensure_deps() {
   if ! have /usr/local/bin/docker && ! have docker; then
     echo "strata: installing the docker CLI (docker.io) to drive strata with" >&2
     apt-get install -y -qq docker.io >/dev/null
+  fi
+  # `docker compose …` (the guide's spelling) runs docker-compose v1 through a small CLI plugin
+  # when the docker CLI has no compose plugin of its own.
+  if ! docker compose version >/dev/null 2>&1; then
+    local plugins=/usr/local/lib/docker/cli-plugins
+    mkdir -p "$plugins"
+    install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/docker-compose-v1-plugin" "$plugins/docker-compose"
   fi
   # Overlay mounts need the module; a missing module makes strata fall back to vfs.
   modprobe overlay 2>/dev/null || true

@@ -109,6 +109,11 @@ impl Containers {
         self.execs().values().filter(|e| e.container_id == container_id).map(|e| e.id.clone()).collect()
     }
 
+    /// Forgets one exec (the healthcheck's probes, which Docker does not list).
+    pub(crate) fn forget_exec(&self, id: &str) {
+        self.execs().remove(id);
+    }
+
     /// Forgets the execs of a removed container.
     pub(crate) fn forget_execs(&self, container_id: &str) {
         self.execs().retain(|_, e| e.container_id != container_id);

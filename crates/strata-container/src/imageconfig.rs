@@ -20,6 +20,7 @@ pub struct ImageRunConfig {
     pub volumes: Option<BTreeMap<String, Value>>,
     pub labels: Option<BTreeMap<String, String>>,
     pub stop_signal: Option<String>,
+    pub healthcheck: Option<Value>,
 }
 
 impl ImageRunConfig {
@@ -62,6 +63,7 @@ pub fn merge(config: &mut Config, image: &ImageRunConfig) {
     if config.stop_signal.is_none() {
         config.stop_signal = image.stop_signal.clone();
     }
+    merge_healthcheck(&mut config.healthcheck, image.healthcheck.as_ref());
     if let Some(labels) = &image.labels {
         let mine = config.labels.get_or_insert_with(BTreeMap::new);
         for (k, v) in labels {
@@ -76,6 +78,28 @@ pub fn merge(config: &mut Config, image: &ImageRunConfig) {
     }
 }
 
+/// Docker's healthcheck merge: the image's when the request has none; else the request's, with
+/// the image's test and timings filling what the request leaves empty or zero.
+fn merge_healthcheck(mine: &mut Option<Value>, image: Option<&Value>) {
+    let Some(image) = image.filter(|v| v.is_object()) else { return };
+    match mine {
+        None => *mine = Some(image.clone()),
+        Some(Value::Object(m)) => {
+            let empty_test = m.get("Test").and_then(Value::as_array).is_none_or(Vec::is_empty);
+            if empty_test && let Some(t) = image.get("Test") {
+                m.insert("Test".into(), t.clone());
+            }
+            for k in ["Interval", "Timeout", "StartPeriod", "Retries"] {
+                let unset = m.get(k).and_then(Value::as_i64).unwrap_or(0) == 0;
+                if unset && let Some(v) = image.get(k) {
+                    m.insert(k.into(), v.clone());
+                }
+            }
+        }
+        Some(_) => {}
+    }
+}
+
 /// What runs: entrypoint followed by command.
 pub fn args_of(config: &Config) -> Vec<String> {
     let mut args = config.entrypoint.clone().unwrap_or_default();
@@ -86,6 +110,17 @@ pub fn args_of(config: &Config) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn healthchecks_merge_like_docker() {
+        let image = serde_json::json!({"Test": ["CMD", "true"], "Interval": 5, "Retries": 2});
+        let mut none = None;
+        merge_healthcheck(&mut none, Some(&image));
+        assert_eq!(none, Some(image.clone()));
+        let mut mine = Some(serde_json::json!({"Test": [], "Interval": 0, "Retries": 7}));
+        merge_healthcheck(&mut mine, Some(&image));
+        assert_eq!(mine, Some(serde_json::json!({"Test": ["CMD", "true"], "Interval": 5, "Retries": 7})));
+    }
 
     #[test]
     fn request_values_win_and_image_values_fill_in() {

@@ -4,8 +4,10 @@
 
 pub mod copyup;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod freeze;
+pub mod health;
 pub mod imageconfig;
 pub mod name;
 pub mod record;

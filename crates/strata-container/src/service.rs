@@ -148,6 +148,8 @@ pub struct Containers {
     pending_attach: Mutex<HashMap<String, Vec<oneshot::Sender<Attachment>>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     execs: Mutex<HashMap<String, Arc<crate::exec::Exec>>>,
+    health: crate::health::Monitors,
+    events: crate::events::EventBus,
     /// Set at daemon shutdown: exits are then not the user's doing, and nothing restarts.
     shutting_down: AtomicBool,
     /// Serialises creates so that a name check and its insert are not raced by another create.
@@ -167,6 +169,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A new container id: 64 lowercase hex characters (the same form as a layer's cache id).
 pub fn random_id() -> String {
     strata_layer::id::random_cache_id()
+}
+
+/// The namespace a container's `NetworkMode` runs it in. A name that is not a mode (`host`,
+/// `none`, `default`, `bridge`, `container:…`) is a user-defined network, which the API checked
+/// exists before the create; strata has no bridge, so those run in the host's network namespace
+/// (see `strata_engine::networks`).
+fn runtime_network(mode: &str) -> Result<NetworkMode> {
+    match NetworkMode::parse(mode) {
+        Ok(m) => Ok(m),
+        Err(_) if mode != "bridge" && !mode.contains(':') => Ok(NetworkMode::Host),
+        Err(e) => Err(ContainerError::BadRequest(e.to_string())),
+    }
 }
 
 /// `--volumes-from`: the stored plan of another container.
@@ -200,6 +214,8 @@ impl Containers {
             pending_attach: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
+            health: Default::default(),
+            events: Default::default(),
             create_lock: Mutex::new(()),
             shutting_down: AtomicBool::new(false),
         }
@@ -224,6 +240,15 @@ impl Containers {
 
     pub(crate) fn execs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<crate::exec::Exec>>> {
         lock(&self.execs)
+    }
+
+    /// Health of containers with a healthcheck (`State.Health`).
+    pub fn health(&self) -> &crate::health::Monitors {
+        &self.health
+    }
+
+    pub(crate) fn events(&self) -> &crate::events::EventBus {
+        &self.events
     }
 
     pub(crate) fn exec_root(&self) -> &Path {
@@ -331,7 +356,7 @@ impl Containers {
         if host_config.network_mode.is_empty() {
             host_config.network_mode = "default".into();
         }
-        NetworkMode::parse(&host_config.network_mode).map_err(|e| ContainerError::BadRequest(e.to_string()))?;
+        runtime_network(&host_config.network_mode)?;
         if let Some(m) = &host_config.mounts {
             host_config.mounts = Some(strata_mount::normalize_mounts(m, api)?);
         }
@@ -399,6 +424,7 @@ impl Containers {
             return Err(e);
         }
         tracing::info!(id = %id, name = %name, "container created");
+        self.emit_for(&id, "create", &[]);
         Ok(Created { id, warnings: plan.warnings })
     }
 
@@ -531,6 +557,8 @@ impl Containers {
         state.manually_stopped = false;
         record::update_state(&self.store.conn(), &id, &state)?;
         self.progress_tx(&id).send_modify(|p| p.running = true);
+        self.start_health_monitor(&id, &c.config);
+        self.emit(c, "start", &[]);
         tracing::info!(id = %id, pid = process.pid, "container started");
 
         let this = Arc::clone(self);
@@ -601,8 +629,7 @@ impl Containers {
                 tty: c.config.tty,
                 console_size: None,
                 mounts: oci_mounts,
-                network: NetworkMode::parse(&c.host_config.network_mode)
-                    .map_err(|e| ContainerError::BadRequest(e.to_string()))?,
+                network: runtime_network(&c.host_config.network_mode)?,
                 etc_files: etc,
                 labels: c.config.labels.clone().unwrap_or_default(),
                 privileged: c.host_config.privileged,
@@ -701,12 +728,14 @@ impl Containers {
             let _ = record::update_state(&self.store.conn(), &id, &current.state);
         }
         lock(&self.live).remove(&id);
+        self.health.stop(&id);
         self.progress_tx(&id).send_modify(|p| {
             p.exits += 1;
             p.exit_code = code;
             p.running = false;
         });
         tracing::info!(id = %id, code, stopped = live.stopping.load(Ordering::Relaxed), "container exited");
+        self.emit(&c, "die", &[("exitCode", code.to_string())]);
         drop(held);
         if c.host_config.auto_remove {
             if let Err(e) = self.remove_inner(&id, RemoveOptions { force: false, volumes: true }, false).await {
@@ -825,7 +854,9 @@ impl Containers {
             return Err(ContainerError::Paused(c.id));
         }
         live.stopping.store(true, Ordering::Relaxed);
-        self.runtime()?.kill(&c.id, signal, false).await.map_err(|e| ContainerError::internal("kill", e))
+        self.runtime()?.kill(&c.id, signal, false).await.map_err(|e| ContainerError::internal("kill", e))?;
+        self.emit(&c, "kill", &[("signal", signal.to_string())]);
+        Ok(())
     }
 
     /// `POST /containers/{id}/stop`: the stop signal, then SIGKILL after `timeout`.
@@ -843,6 +874,7 @@ impl Containers {
         live.stopping.store(true, Ordering::Relaxed);
         let runtime = self.runtime()?;
         let _ = runtime.kill(&c.id, signal, false).await;
+        self.emit(&c, "kill", &[("signal", signal.to_string())]);
         let exited = async {
             while rx.borrow_and_update().exits == before {
                 if rx.changed().await.is_err() {
@@ -865,6 +897,7 @@ impl Containers {
                 }
             }
         }
+        self.emit(&c, "stop", &[]);
         Ok(())
     }
 
@@ -982,9 +1015,11 @@ impl Containers {
         }
         lock(&self.pending_attach).remove(id);
         self.forget_execs(id);
+        self.health.forget(id);
         drop(held);
         lock(&self.locks).remove(id);
         tracing::info!(id = %id, "container removed");
+        self.emit(&c, "destroy", &[]);
         Ok(())
     }
 

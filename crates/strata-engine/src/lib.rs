@@ -12,6 +12,7 @@
 pub mod config;
 pub mod filters;
 pub mod host;
+pub mod networks;
 pub mod runtimes;
 pub mod volumes;
 
@@ -58,6 +59,7 @@ pub fn schema() -> Vec<Migrations> {
         strata_layer::LAYER_MIGRATIONS,
         strata_image::store::IMAGE_MIGRATIONS,
         strata_container::record::MIGRATIONS,
+        networks::MIGRATIONS,
     ]
 }
 
@@ -114,6 +116,7 @@ pub struct Engine {
     layers: Arc<strata_layer::LayerStore>,
     images: Arc<strata_image::ImageStore>,
     containers: Arc<strata_container::Containers>,
+    networks: Arc<networks::Networks>,
     _lock: DirLock,
 }
 
@@ -163,6 +166,7 @@ impl Engine {
         images.set_usage(Arc::new(ContainerImageUsage(Arc::clone(&containers))));
         // Backups pause the containers writing to the volume they read.
         volumes.set_writer_freeze(Arc::new(strata_container::freeze::VolumeWriters::new(&containers)));
+        let store_for_networks = Arc::clone(&store);
 
         let mut engine = Engine {
             config,
@@ -176,6 +180,7 @@ impl Engine {
             layers,
             images,
             containers,
+            networks: Arc::new(networks::Networks::new(Arc::clone(&store_for_networks))),
             _lock: lock,
         };
         engine.runtimes = runtimes;
@@ -265,6 +270,11 @@ impl Engine {
 
     pub fn containers(&self) -> &Arc<strata_container::Containers> {
         &self.containers
+    }
+
+    /// The network records (see [`networks`] for what a network is in strata).
+    pub fn networks(&self) -> &Arc<networks::Networks> {
+        &self.networks
     }
 }
 

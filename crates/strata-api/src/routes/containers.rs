@@ -114,11 +114,17 @@ async fn create(ctx: &Ctx, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
     }
     let name = ctx.query.get("name").map(str::to_owned);
     let api = mount_api(ctx.version);
-    let created = blocking(ctx, move |c| c.create(name.as_deref(), body, api)).await?;
+    let network = super::networks::network_for_create(ctx, &body).await?;
+    let mut created = blocking(ctx, move |c| c.create(name.as_deref(), body, api)).await?;
+    if let Some((net, aliases)) = network {
+        super::networks::attach_created(ctx, &created.id, &net, aliases).await?;
+        created.warnings.push(super::networks::NO_BRIDGE_WARNING.to_owned());
+    }
     Ok(json(StatusCode::CREATED, &json!({ "Id": created.id, "Warnings": created.warnings })))
 }
 
 async fn start(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
+    super::networks::check_for_start(ctx, id).await?;
     service(ctx).start(id).await?;
     Ok(status(StatusCode::NO_CONTENT))
 }
@@ -372,9 +378,9 @@ async fn logs(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
 
 // ---- views -----------------------------------------------------------------------------------
 
-fn state_json(c: &Container) -> Value {
+fn state_json(ctx: &Ctx, c: &Container) -> Value {
     let s = &c.state;
-    json!({
+    let mut v = json!({
         "Status": s.status.as_str(),
         "Running": s.is_running(),
         "Paused": s.status == Status::Paused,
@@ -386,7 +392,23 @@ fn state_json(c: &Container) -> Value {
         "Error": s.error,
         "StartedAt": rfc3339_nanos(s.started_at),
         "FinishedAt": rfc3339_nanos(s.finished_at),
-    })
+    });
+    if let Some(h) = ctx.engine.containers().health().get(&c.id) {
+        v["Health"] = json!(h);
+    }
+    v
+}
+
+/// `docker ps`'s status words, with the health of a running container that has a healthcheck.
+fn status_text(ctx: &Ctx, c: &Container, now: SystemTime) -> String {
+    let text = c.state.describe(now);
+    match ctx.engine.containers().health().get(&c.id) {
+        Some(h) if c.state.is_running() => match h.status {
+            strata_container::health::HealthStatus::Starting => format!("{text} (health: starting)"),
+            other => format!("{text} ({})", other.as_str()),
+        },
+        _ => text,
+    }
 }
 
 fn created_text(c: &Container) -> String {
@@ -421,7 +443,7 @@ fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
         "Created": created_text(c),
         "Path": args.first().cloned().unwrap_or_default(),
         "Args": args.get(1..).unwrap_or_default(),
-        "State": state_json(c),
+        "State": state_json(ctx, c),
         "Image": c.image_id,
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
@@ -439,7 +461,7 @@ fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
         "GraphDriver": {"Data": graph, "Name": svc.storage_driver()},
         "Mounts": c.mounts.inspect_mounts(),
         "Config": c.config,
-        "NetworkSettings": network_settings(c),
+        "NetworkSettings": network_settings(ctx, c),
     });
     if size {
         let rw = svc.size_rw(&c.id);
@@ -453,18 +475,13 @@ fn image_size(ctx: &Ctx, c: &Container) -> u64 {
     ctx.engine.images().resolve(&c.image_id).map(|i| i.size).unwrap_or(0)
 }
 
-fn network_settings(c: &Container) -> Value {
-    let mode = if c.host_config.network_mode == "default" { "host" } else { c.host_config.network_mode.as_str() };
+fn network_settings(ctx: &Ctx, c: &Container) -> Value {
     json!({
         "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": null,
         "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-        "Networks": { mode: {
-            "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
-            "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null
-        }}
+        "Networks": super::networks::container_networks(ctx, c),
     })
 }
 
@@ -495,9 +512,9 @@ pub(crate) fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) 
         "Ports": [],
         "Labels": c.config.labels.clone().unwrap_or_default(),
         "State": c.state.status.as_str(),
-        "Status": c.state.describe(now),
+        "Status": status_text(ctx, c, now),
         "HostConfig": {"NetworkMode": mode},
-        "NetworkSettings": {"Networks": network_settings(c)["Networks"].clone()},
+        "NetworkSettings": {"Networks": super::networks::container_networks(ctx, c)},
         "Mounts": c.mounts.inspect_mounts(),
     });
     if size {
@@ -540,6 +557,12 @@ fn matches_filters(
     if f.contains("status") && !f.get("status").any(|s| s == c.state.status.as_str()) {
         return Ok(false);
     }
+    if f.contains("health") {
+        let health = ctx.engine.containers().health().get(&c.id).map(|h| h.status.as_str()).unwrap_or("none");
+        if !f.get("health").any(|h| h == health) {
+            return Ok(false);
+        }
+    }
     if f.contains("name") && !f.get("name").any(|n| c.name.contains(n.trim_start_matches('/'))) {
         return Ok(false);
     }
@@ -567,8 +590,12 @@ fn matches_filters(
     if f.contains("ancestor") && !ancestors.iter().any(|a| a == &c.image_id) {
         return Ok(false);
     }
-    if f.contains("network") && !f.get("network").any(|n| n == c.host_config.network_mode) {
-        return Ok(false);
+    if f.contains("network") {
+        let attached = ctx.engine.networks().of_container(&c.id).unwrap_or_default();
+        let on = |n: &str| n == c.host_config.network_mode || attached.iter().any(|(a, _)| a.name == n || a.id == n);
+        if !f.get("network").any(on) {
+            return Ok(false);
+        }
     }
     // `before`/`since`: created before / after the named container.
     for (key, want_before) in [("before", true), ("since", false)] {
@@ -589,6 +616,11 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
     for s in f.get("status") {
         if !STATUSES.contains(&s) {
             return Err(ApiError::bad_request(format!("Invalid filter 'status={s}': Invalid filter: 'status'='{s}'")));
+        }
+    }
+    for h in f.get("health") {
+        if !["starting", "healthy", "unhealthy", "none"].contains(&h) {
+            return Err(ApiError::bad_request(format!("Unrecognised filter value for health: {h}")));
         }
     }
     for e in f.get("exited") {

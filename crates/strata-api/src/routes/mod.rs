@@ -4,8 +4,10 @@
 
 pub mod archive;
 pub mod containers;
+pub mod events;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod prune;
 pub mod system;
 pub mod volumes;
@@ -28,12 +30,14 @@ pub async fn route_area(
         "system" => system::route(ctx, method, rest, req).await,
         "containers" => containers::route(ctx, method, rest, req).await,
         "exec" => exec::route(ctx, method, rest, req).await,
+        "events" if rest.is_empty() && method == Method::GET => Some(events::events(ctx).await),
         "commit" if rest.is_empty() && method == Method::POST => Some(archive::commit(ctx).await),
         "images" => images::route(ctx, method, rest, req).await,
         "volumes" => volumes::route(ctx, method, rest, req).await,
+        "networks" => networks::route(ctx, method, rest, req).await,
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
         // probing moves on to the next kind.
-        "networks" | "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
+        "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
             system::absent_object_kind(area, method, rest)
         }
         _ => None,

@@ -145,13 +145,21 @@ pub fn ping(_ctx: &Ctx, method: &Method) -> ApiResult<Response<Body>> {
     Ok(resp)
 }
 
-/// Object kinds strata does not manage (networks, plugins, swarm objects): a lookup is a 404
-/// JSON, so `docker inspect NAME` probes on; listing networks gives the two modes strata has.
+/// What Docker answers for swarm objects (secrets, configs, services, …) on a node that is not
+/// a swarm manager: 503.
+pub const NOT_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" \
+     to connect this node to swarm and try again.";
+
+/// Object kinds strata does not manage (plugins, swarm objects): a lookup is a 404 JSON, so
+/// `docker inspect NAME` probes on; creating or listing a swarm object (`docker secret create`,
+/// `docker secret ls`) gets Docker's 503 for a node outside a swarm.
 pub fn absent_object_kind(area: &str, method: &Method, rest: &[&str]) -> Option<ApiResult<Response<Body>>> {
+    let swarm_object = matches!(area, "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm");
     match (method, rest) {
-        (&Method::GET, []) if area == "networks" => Some(Ok(json(StatusCode::OK, &serde_json::json!([])))),
+        (&Method::POST, ["create"]) | (&Method::GET, []) if swarm_object => {
+            Some(Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NOT_SWARM_MANAGER)))
+        }
         (&Method::GET, [name, ..]) => Some(Err(ApiError::not_found(match area {
-            "networks" => format!("network {name} not found"),
             "plugins" => format!("plugin \"{name}\" not found"),
             _ => format!("This node is not a swarm manager. {name} cannot be inspected"),
         }))),
