@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo.sh and scripts/test.sh: install what strata needs on a Debian machine.
 
 # Debian packages the daemon and the tests use, and the command that proves each is present.
