@@ -208,10 +208,10 @@ declare -A VW VD
 for ((i = 0; i < VOL_REPS; i++)); do
   for e in "${ENGINES[@]}"; do
     s=$(now_us)
-    out=$(dk "${SOCK[$e]}" run --rm -v bench_ct_vol:/data "$IMG" sh -c "rm -f /data/f; dd if=/dev/zero of=/data/f bs=1M count=$VOL_MB conv=fsync" 2>&1)
+    # Debian's busybox dd prints no rate: busybox time prints dd's elapsed seconds last.
+    out=$(dk "${SOCK[$e]}" run --rm -v bench_ct_vol:/data "$IMG" sh -c "rm -f /data/f; busybox time -f %e dd if=/dev/zero of=/data/f bs=1M count=$VOL_MB conv=fsync" 2>&1)
     VW[$e]+="$(awk -v mb="$VOL_MB" -v ms="$(ms_since "$s")" 'BEGIN{printf "%.1f\n", mb * 1.048576 / (ms / 1000)}') "
-    # busybox dd: "104857600 bytes (100.0MB) copied, 0.31 seconds, 320.5MB/s"
-    VD[$e]+="$(awk -v mb="$VOL_MB" '/copied/ { for (i = 1; i <= NF; i++) if ($i == "seconds,") { printf "%.1f\n", mb * 1.048576 / $(i-1) } }' <<<"$out") "
+    VD[$e]+="$(tail -n 1 <<<"$out" | awk -v mb="$VOL_MB" '/^[0-9.]+$/ { printf "%.1f\n", mb * 1.048576 / ($1 > 0 ? $1 : 0.01) }') "
   done
 done
 for e in "${ENGINES[@]}"; do
