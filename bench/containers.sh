@@ -15,6 +15,9 @@
 #   volume_write_mb_s             `docker run --rm -v VOL:/data IMG dd … bs=1M count=VOL_MB
 #                                 conv=fsync`, whole command (container start included)
 #   volume_dd_mb_s                what dd itself reports inside that container
+#   io_{layer,volume,bind,tmpfs}_mb_s  dd of IO_MB with conv=fsync inside one container to its
+#                                 writable layer, a named volume, a bind mount and a tmpfs (dd's
+#                                 own time, from busybox time: 10 ms resolution)
 #   host_dd_mb_s                  the same dd on the host, same filesystem (the physical ceiling)
 #
 # Both engines get the same image: a rootfs tar of Debian's static busybox imported as
@@ -23,7 +26,7 @@
 # bench_ct_* and removed at the end); strata is a private daemon on its own data-root.
 #
 # Usage (as root, from the repository):  bench/containers.sh
-# Knobs: N_RUN=20 N_CYCLE=20 N_CT=100 VOL_MB=100 VOL_REPS=3 REF_SOCK=/run/ref-docker.sock
+# Knobs: N_RUN=20 N_CYCLE=20 N_CT=100 VOL_MB=100 VOL_REPS=3 IO_MB=256 REF_SOCK=/run/ref-docker.sock
 #        REF_PID=/run/ref-docker.pid REF_EXEC=/run/ref-docker STRATAD=target/release/stratad
 #        BENCH_DIR=/var/tmp/strata-ctbench SKIP_DOCKER=1 (strata only) OUT=bench/results/…
 set -euo pipefail
@@ -35,6 +38,7 @@ N_CYCLE=${N_CYCLE:-20}
 N_CT=${N_CT:-100}
 VOL_MB=${VOL_MB:-100}
 VOL_REPS=${VOL_REPS:-3}
+IO_MB=${IO_MB:-256}
 REF_SOCK=${REF_SOCK:-/run/ref-docker.sock}
 REF_PID=${REF_PID:-/run/ref-docker.pid}
 REF_EXEC=${REF_EXEC:-/run/ref-docker}
@@ -127,7 +131,7 @@ log "building the busybox image"
 root=$DIR/rootfs
 mkdir -p "$root"/{bin,etc,tmp}
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh true sleep dd rm cat; do ln -s busybox "$root/bin/$applet"; done
+for applet in sh true sleep dd rm cat mkdir tail; do ln -s busybox "$root/bin/$applet"; done
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 chmod 1777 "$root/tmp"
 tar --numeric-owner -C "$root" -cf "$DIR/rootfs.tar" .
@@ -221,6 +225,36 @@ for e in "${ENGINES[@]}"; do
   R[$e,volume_dd_mb_s]=$(median ${VD[$e]})
 done
 
+# ---- the guide's "performance" table: layer, volume, bind mount and tmpfs in one container each
+log "io: layer, volume, bind, tmpfs ($IO_MB MB, $VOL_REPS reps)"
+mkdir -p "$DIR/bind"
+a=()
+for ((i = 0; i < VOL_REPS; i++)); do
+  s=$(now_us)
+  dd if=/dev/zero of="$DIR/host.dd" bs=1M count="$IO_MB" conv=fsync status=none
+  a+=("$(awk -v mb="$IO_MB" -v ms="$(ms_since "$s")" 'BEGIN{printf "%.1f\n", mb * 1.048576 / (ms / 1000)}')")
+  rm -f "$DIR/host.dd"
+done
+HOST_IO=$(median "${a[@]}")
+# shellcheck disable=SC2016 # expanded by the container's shell
+iosh='for t in /layer /volume /bind /tmpfs; do i=0; while [ $i -lt '"$VOL_REPS"' ]; do
+  mkdir -p $t; echo "$t $(busybox time -f %e dd if=/dev/zero of=$t/f bs=1M count='"$IO_MB"' conv=fsync 2>&1 | tail -n 1)"
+  rm -f $t/f; i=$((i + 1)); done; done'
+declare -A IOOUT
+# strata, docker, docker, strata: the machine's drift (writeback, other load) favours neither
+order=("${ENGINES[@]}")
+for ((i = ${#ENGINES[@]} - 1; i >= 0; i--)); do order+=("${ENGINES[i]}"); done
+for e in "${order[@]}"; do
+  out=$(dk "${SOCK[$e]}" run --rm -v bench_ct_vol:/volume -v "$DIR/bind:/bind" --tmpfs "/tmpfs:size=$((IO_MB + 64))m" "$IMG" sh -c "$iosh" 2>&1) || log "$e: io run failed: $out"
+  IOOUT[$e]+="$out"$'\n'
+done
+for e in "${ENGINES[@]}"; do
+  for t in layer volume bind tmpfs; do
+    mapfile -t a < <(awk -v t="/$t" -v mb="$IO_MB" '$1 == t && $2 ~ /^[0-9.]+$/ { printf "%.1f\n", mb * 1.048576 / ($2 > 0 ? $2 : 0.01) }' <<<"${IOOUT[$e]}")
+    R[$e,io_${t}_mb_s]=$(median "${a[@]}")
+  done
+done
+
 # ---- report
 {
   echo "# bench/containers.sh $STAMP host=$(hostname) kernel=$(uname -r) cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -228,17 +262,20 @@ done
   if [ -n "${SOCK[docker]:-}" ]; then
     echo "# docker: $(dk "${SOCK[docker]}" version --format '{{.Server.Version}}') storage=$(dk "${SOCK[docker]}" info --format '{{.Driver}}'), containers listed at 100: ${R[docker,containers_listed]}"
   fi
-  echo "# N_RUN=$N_RUN N_CYCLE=$N_CYCLE N_CT=$N_CT VOL_MB=$VOL_MB VOL_REPS=$VOL_REPS host_dd_mb_s=$HOST_DD"
+  echo "# N_RUN=$N_RUN N_CYCLE=$N_CYCLE N_CT=$N_CT VOL_MB=$VOL_MB VOL_REPS=$VOL_REPS IO_MB=$IO_MB"
   printf '%-20s %10s %10s %14s  %s\n' metric strata docker strata/docker better
   for m in run_rm_p50_ms:lower run_rm_p95_ms:lower run_d_rm_per_s:higher start_100_per_s:higher \
     ps_a_cli_ms:lower ps_a_api_ms:lower rm_100_per_s:higher daemon_rss_idle_mb:lower \
-    daemon_rss_100_mb:lower engine_rss_100_mb:lower volume_write_mb_s:higher volume_dd_mb_s:higher; do
+    daemon_rss_100_mb:lower engine_rss_100_mb:lower volume_write_mb_s:higher volume_dd_mb_s:higher \
+    io_layer_mb_s:higher io_volume_mb_s:higher io_bind_mb_s:higher io_tmpfs_mb_s:higher; do
     name=${m%%:*}
     sv=${R[strata,$name]:-NA}
     dv=${R[docker,$name]:-NA}
     ratio=$(awk -v a="$sv" -v b="$dv" 'BEGIN{ if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f\n", a / b }')
     printf '%-20s %10s %10s %14s  %s\n' "$name" "$sv" "$dv" "$ratio" "${m#*:}"
   done
-  printf '%-20s %10s %10s %14s  %s\n' host_dd_mb_s "$HOST_DD" "$HOST_DD" "" "(physical ceiling)"
+  printf '%-20s %10s %10s %14s  %s\n' host_dd_mb_s "$HOST_DD" "$HOST_DD" "" "(host, VOL_MB: ceiling of volume_*)"
+  printf '%-20s %10s %10s %14s  %s\n' host_io_mb_s "$HOST_IO" "$HOST_IO" "" "(host, IO_MB: ceiling of io_*)"
 } | tee "$OUT"
-log "written to $OUT"
+bench/chart.sh "$OUT" >/dev/null
+log "written to $OUT and ${OUT%.txt}.svg"
