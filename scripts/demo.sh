@@ -250,6 +250,7 @@ run docker rm -f demo-anon
 run docker volume ls --filter dangling=true
 check "once its container is gone the anonymous volume is dangling; pgdata (in use) is not" \
   eval 'has "$anon" && hasnt demo-pgdata'
+say "(as on Docker >= 23, prune takes every unused anonymous volume of the daemon, and only those)"
 run docker volume prune -f
 check "docker volume prune removes the dangling anonymous volume" has "$anon"
 run docker volume ls -q

@@ -9,6 +9,7 @@
 #   e2fsprogs       loop-mounted ext4 for tests
 #   btrfs-progs     loop-mounted btrfs with quota groups for volume size tests
 #   curl, jq        API calls in the demo and benchmarks
+#   iproute2        ss, to find the process serving a socket (the demo stops only its own stratad)
 STRATA_DEPS=(
   "runc:runc"
   "busybox-static:/bin/busybox"
@@ -18,6 +19,7 @@ STRATA_DEPS=(
   "btrfs-progs:mkfs.btrfs"
   "curl:curl"
   "jq:jq"
+  "iproute2:ss"
 )
 
 have() {
