@@ -447,6 +447,7 @@ run docker run --rm -v demo-pgdata:/data busybox sh -c 'cat /data/PG_VERSION; wc
 check "the restored volume has the data back" is $'16\n1000\npage'
 say "strata's native backup: zstd tar + manifest with a checksum, no helper container"
 if strata volume backup --help >/dev/null 2>&1; then
+  mkdir -p "$WORK/backups"
   run strata volume backup demo-pgdata --to "$WORK/backups"
   loc=$(tail -n 1 <<<"$OUT")
   check "strata volume backup writes a backup" ok
