@@ -18,6 +18,8 @@
 #   io_{layer,volume,bind,tmpfs}_mb_s  dd of IO_MB with conv=fsync inside one container to its
 #                                 writable layer, a named volume, a bind mount and a tmpfs (dd's
 #                                 own time, from busybox time: 10 ms resolution)
+#   guide_backup_ms, guide_restore_ms  the guide's `docker run --rm -v VOL:/source:ro -v DIR:/backup
+#                                 IMG tar czf …` and `… tar xzf …` of BK_MB in BK_FILES files
 #   host_dd_mb_s                  the same dd on the host, same filesystem (the physical ceiling)
 #
 # Both engines get the same image: a rootfs tar of Debian's static busybox imported as
@@ -26,7 +28,7 @@
 # bench_ct_* and removed at the end); strata is a private daemon on its own data-root.
 #
 # Usage (as root, from the repository):  bench/containers.sh
-# Knobs: N_RUN=20 N_CYCLE=20 N_CT=100 VOL_MB=100 VOL_REPS=3 IO_MB=256 REF_SOCK=/run/ref-docker.sock
+# Knobs: N_RUN=20 N_CYCLE=20 N_CT=100 VOL_MB=100 VOL_REPS=3 IO_MB=256 BK_MB=64 BK_FILES=256 REF_SOCK=/run/ref-docker.sock
 #        REF_PID=/run/ref-docker.pid REF_EXEC=/run/ref-docker STRATAD=target/release/stratad
 #        BENCH_DIR=/var/tmp/strata-ctbench SKIP_DOCKER=1 (strata only) OUT=bench/results/…
 set -euo pipefail
@@ -39,6 +41,8 @@ N_CT=${N_CT:-100}
 VOL_MB=${VOL_MB:-100}
 VOL_REPS=${VOL_REPS:-3}
 IO_MB=${IO_MB:-256}
+BK_MB=${BK_MB:-64}
+BK_FILES=${BK_FILES:-256}
 REF_SOCK=${REF_SOCK:-/run/ref-docker.sock}
 REF_PID=${REF_PID:-/run/ref-docker.pid}
 REF_EXEC=${REF_EXEC:-/run/ref-docker}
@@ -131,7 +135,7 @@ log "building the busybox image"
 root=$DIR/rootfs
 mkdir -p "$root"/{bin,etc,tmp}
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh true sleep dd rm cat mkdir tail; do ln -s busybox "$root/bin/$applet"; done
+for applet in sh true sleep dd rm cat mkdir tail cp tar gzip; do ln -s busybox "$root/bin/$applet"; done
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 chmod 1777 "$root/tmp"
 tar --numeric-owner -C "$root" -cf "$DIR/rootfs.tar" .
@@ -255,6 +259,43 @@ for e in "${ENGINES[@]}"; do
   done
 done
 
+# ---- the guide's backup and restore: tar czf / tar xzf through a throw-away container
+log "backup/restore of a ${BK_MB} MB volume with the guide's tar method"
+mkdir -p "$DIR/bkdata" "$DIR/backup"
+# incompressible data in BK_FILES files, the same bytes for both engines
+head -c "$((BK_MB * 1024 * 1024))" /dev/urandom >"$DIR/bk.raw"
+split -n "$BK_FILES" -a 4 "$DIR/bk.raw" "$DIR/bkdata/f"
+rm -f "$DIR/bk.raw"
+declare -A BK RS
+for e in "${ENGINES[@]}"; do
+  dk "${SOCK[$e]}" volume create bench_ct_bk >/dev/null
+  dk "${SOCK[$e]}" run --rm -v bench_ct_bk:/data -v "$DIR/bkdata:/src:ro" "$IMG" sh -c 'cp -a /src/. /data/'
+done
+for ((i = 0; i < VOL_REPS; i++)); do
+  for e in "${ENGINES[@]}"; do
+    rm -f "$DIR/backup/b.tar.gz"
+    s=$(now_us)
+    dk "${SOCK[$e]}" run --rm -v bench_ct_bk:/source:ro -v "$DIR/backup:/backup" "$IMG" tar czf /backup/b.tar.gz -C /source .
+    BK[$e]+="$(ms_since "$s") "
+    dk "${SOCK[$e]}" volume create bench_ct_rs >/dev/null
+    s=$(now_us)
+    dk "${SOCK[$e]}" run --rm -v bench_ct_rs:/target -v "$DIR/backup:/backup" "$IMG" tar xzf /backup/b.tar.gz -C /target
+    RS[$e]+="$(ms_since "$s") "
+    dk "${SOCK[$e]}" volume rm bench_ct_rs >/dev/null
+  done
+done
+for e in "${ENGINES[@]}"; do
+  # shellcheck disable=SC2086
+  R[$e,guide_backup_ms]=$(median ${BK[$e]})
+  # shellcheck disable=SC2086
+  R[$e,guide_restore_ms]=$(median ${RS[$e]})
+  dk "${SOCK[$e]}" volume rm bench_ct_bk >/dev/null
+done
+s=$(now_us)
+tar czf "$DIR/host.tar.gz" -C "$DIR/bkdata" .
+HOST_TGZ=$(ms_since "$s")
+rm -f "$DIR/host.tar.gz"
+
 # ---- report
 {
   echo "# bench/containers.sh $STAMP host=$(hostname) kernel=$(uname -r) cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -266,7 +307,7 @@ done
   printf '%-20s %10s %10s %14s  %s\n' metric strata docker strata/docker better
   for m in run_rm_p50_ms:lower run_rm_p95_ms:lower run_d_rm_per_s:higher start_100_per_s:higher \
     ps_a_cli_ms:lower ps_a_api_ms:lower rm_100_per_s:higher daemon_rss_idle_mb:lower \
-    daemon_rss_100_mb:lower engine_rss_100_mb:lower volume_write_mb_s:higher volume_dd_mb_s:higher \
+    daemon_rss_100_mb:lower engine_rss_100_mb:lower volume_write_mb_s:higher volume_dd_mb_s:higher guide_backup_ms:lower guide_restore_ms:lower \
     io_layer_mb_s:higher io_volume_mb_s:higher io_bind_mb_s:higher io_tmpfs_mb_s:higher; do
     name=${m%%:*}
     sv=${R[strata,$name]:-NA}
@@ -275,6 +316,7 @@ done
     printf '%-20s %10s %10s %14s  %s\n' "$name" "$sv" "$dv" "$ratio" "${m#*:}"
   done
   printf '%-20s %10s %10s %14s  %s\n' host_dd_mb_s "$HOST_DD" "$HOST_DD" "" "(host, VOL_MB: ceiling of volume_*)"
+  printf '%-20s %10s %10s %14s  %s\n' host_tar_czf_ms "$HOST_TGZ" "$HOST_TGZ" "" "(host tar czf of the same data)"
   printf '%-20s %10s %10s %14s  %s\n' host_io_mb_s "$HOST_IO" "$HOST_IO" "" "(host, IO_MB: ceiling of io_*)"
 } | tee "$OUT"
 bench/chart.sh "$OUT" >/dev/null
