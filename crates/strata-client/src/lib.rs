@@ -4,7 +4,11 @@
 //! any Docker client can do too. This crate does what the docker CLI's client does on the wire:
 //! pick the daemon address (`-H`, `STRATA_HOST`, `DOCKER_HOST`), negotiate the API version with
 //! `HEAD /_ping`, prefix every path with `/v<version>`, and turn error responses into the
-//! daemon's `message`.
+//! daemon's `message`. `attach` and `exec start` take the connection over (`101 UPGRADED`):
+//! [`Client::hijack`] returns the raw bidirectional stream, and [`stream`] reads the daemon's
+//! multiplexed (no TTY) or raw (TTY) output from it, or from a `logs` body.
+
+pub mod stream;
 
 use std::path::PathBuf;
 
@@ -24,6 +28,9 @@ pub const CLIENT_API_VERSION: &str = "1.50";
 
 /// A request body.
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// A connection the daemon took over after `101 UPGRADED`: raw bytes both ways.
+pub type Hijacked = TokioIo<hyper::upgrade::Upgraded>;
 
 /// What can go wrong talking to the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -139,12 +146,52 @@ impl Client {
         Ok(status)
     }
 
+    /// Sends a request that asks the daemon to take the connection over (`Connection: Upgrade`,
+    /// `Upgrade: tcp`), as `attach` and `exec start` do, and returns the raw bidirectional
+    /// stream once the daemon answered `101`. An error status becomes [`ClientError::Daemon`];
+    /// any other success status is refused as docker refuses it, since the stream would not be
+    /// the one asked for. Writing to the stream sends the container's stdin (unframed);
+    /// shutting its write side down half-closes the socket, which the daemon reads as
+    /// end-of-stdin while it keeps sending output.
+    pub async fn hijack(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        content_type: &str,
+        body: Option<Bytes>,
+    ) -> Result<Hijacked, ClientError> {
+        let path = format!("/v{}{}", self.version, path_and_query);
+        let body = body.map(full);
+        let upgrade = [(http::header::CONNECTION, "Upgrade"), (http::header::UPGRADE, "tcp")];
+        let resp = self.send_with(method, &path, Some(content_type), body, &upgrade).await?;
+        let status = resp.status();
+        if status.is_client_error() || status.is_server_error() {
+            return Err(error_from(resp).await);
+        }
+        if status != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(ClientError::Protocol(format!("unable to upgrade to tcp, received {}", status.as_u16())));
+        }
+        let upgraded = hyper::upgrade::on(resp).await.map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Ok(TokioIo::new(upgraded))
+    }
+
     async fn send(
         &self,
         method: Method,
         path: &str,
         content_type: Option<&str>,
         body: Option<Body>,
+    ) -> Result<Response<Incoming>, ClientError> {
+        self.send_with(method, path, content_type, body, &[]).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Body>,
+        headers: &[(http::header::HeaderName, &str)],
     ) -> Result<Response<Incoming>, ClientError> {
         let stream = tokio::net::UnixStream::connect(&self.socket)
             .await
@@ -162,6 +209,9 @@ impl Client {
             .header(http::header::USER_AGENT, concat!("strata-cli/", env!("CARGO_PKG_VERSION")));
         if let Some(ct) = content_type {
             builder = builder.header(http::header::CONTENT_TYPE, ct);
+        }
+        for (name, value) in headers {
+            builder = builder.header(name, *value);
         }
         let body = body.unwrap_or_else(|| Empty::new().map_err(|e| match e {}).boxed_unsync());
         let req = builder.body(body).map_err(|e| ClientError::Protocol(e.to_string()))?;

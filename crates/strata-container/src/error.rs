@@ -11,6 +11,8 @@ use strata_mount::{ErrorClass, MountError};
 pub enum ContainerError {
     #[error("No such container: {0}")]
     NotFound(String),
+    #[error("No such exec instance: {0}")]
+    ExecNotFound(String),
     #[error("multiple IDs found with provided prefix: {0}")]
     Ambiguous(String),
     #[error(
@@ -59,7 +61,9 @@ pub enum Class {
 impl ContainerError {
     pub fn class(&self) -> Class {
         match self {
-            ContainerError::NotFound(_) | ContainerError::ImageNotFound(_) => Class::NotFound,
+            ContainerError::NotFound(_) | ContainerError::ImageNotFound(_) | ContainerError::ExecNotFound(_) => {
+                Class::NotFound
+            }
             ContainerError::Ambiguous(_) | ContainerError::InvalidName(_) | ContainerError::BadRequest(_) => {
                 Class::BadRequest
             }

@@ -4,6 +4,7 @@
 
 pub mod copyup;
 pub mod error;
+pub mod exec;
 pub mod imageconfig;
 pub mod name;
 pub mod record;

@@ -137,6 +137,10 @@ pub fn update_state(conn: &rusqlite::Connection, id: &str, state: &State) -> Res
 }
 
 /// Renames a container; the UNIQUE constraint refuses a taken name.
+pub fn set_restart_count(conn: &rusqlite::Connection, id: &str, n: i64) -> Result<bool, RecordError> {
+    Ok(conn.execute("UPDATE containers SET restart_count = ?2 WHERE id = ?1", params![id, n])? == 1)
+}
+
 pub fn rename(conn: &rusqlite::Connection, id: &str, name: &str) -> Result<bool, RecordError> {
     Ok(conn.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name])? == 1)
 }

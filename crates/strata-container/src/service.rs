@@ -147,6 +147,9 @@ pub struct Containers {
     progress: Mutex<HashMap<String, watch::Sender<Progress>>>,
     pending_attach: Mutex<HashMap<String, Vec<oneshot::Sender<Attachment>>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    execs: Mutex<HashMap<String, Arc<crate::exec::Exec>>>,
+    /// Set at daemon shutdown: exits are then not the user's doing, and nothing restarts.
+    shutting_down: AtomicBool,
     /// Serialises creates so that a name check and its insert are not raced by another create.
     create_lock: Mutex<()>,
 }
@@ -205,7 +208,9 @@ impl Containers {
             progress: Mutex::new(HashMap::new()),
             pending_attach: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            execs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
+            shutting_down: AtomicBool::new(false),
         }
     }
 
@@ -224,6 +229,18 @@ impl Containers {
 
     pub fn layers(&self) -> &Arc<LayerStore> {
         &self.layers
+    }
+
+    pub(crate) fn execs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<crate::exec::Exec>>> {
+        lock(&self.execs)
+    }
+
+    pub(crate) fn exec_root(&self) -> &Path {
+        &self.config.exec_root
+    }
+
+    pub(crate) fn runtime_handle(&self) -> Result<Arc<RuncRuntime>> {
+        self.runtime()
     }
 
     fn runtime(&self) -> Result<Arc<RuncRuntime>> {
@@ -520,6 +537,7 @@ impl Containers {
         state.error.clear();
         state.started_at = Some(SystemTime::now());
         state.finished_at = None;
+        state.manually_stopped = false;
         record::update_state(&self.store.conn(), &id, &state)?;
         self.progress_tx(&id).send_modify(|p| p.running = true);
         tracing::info!(id = %id, pid = process.pid, "container started");
@@ -679,12 +697,16 @@ impl Containers {
         })
         .await;
         let code = status.exit_code();
+        let manual = live.stopping.load(Ordering::Relaxed) && !self.shutting_down.load(Ordering::Relaxed);
         let current = record::get(&self.store.conn(), &id);
+        let mut restart_count = c.restart_count;
         if let Ok(Some(mut current)) = current {
             current.state.status = Status::Exited;
             current.state.pid = 0;
             current.state.exit_code = code;
             current.state.finished_at = Some(SystemTime::now());
+            current.state.manually_stopped = manual;
+            restart_count = current.restart_count;
             let _ = record::update_state(&self.store.conn(), &id, &current.state);
         }
         lock(&self.live).remove(&id);
@@ -695,10 +717,57 @@ impl Containers {
         });
         tracing::info!(id = %id, code, stopped = live.stopping.load(Ordering::Relaxed), "container exited");
         drop(held);
-        if c.host_config.auto_remove
-            && let Err(e) = self.remove_inner(&id, RemoveOptions { force: false, volumes: true }, false).await
+        if c.host_config.auto_remove {
+            if let Err(e) = self.remove_inner(&id, RemoveOptions { force: false, volumes: true }, false).await {
+                tracing::warn!(id = %id, error = %e, "auto-remove failed");
+            }
+        } else if !self.shutting_down.load(Ordering::Relaxed)
+            && restart_wanted(&c.host_config.restart_policy, manual, code, restart_count)
         {
-            tracing::warn!(id = %id, error = %e, "auto-remove failed");
+            self.schedule_restart(id, restart_count);
+        }
+    }
+
+    /// Starts `id` again after Docker's back-off (100 ms, doubling, at most a minute), counting
+    /// the restart.
+    fn schedule_restart(self: &Arc<Self>, id: String, count: i64) {
+        let this = Arc::clone(self);
+        let delay =
+            Duration::from_millis(100u64.saturating_mul(1 << count.clamp(0, 10) as u64)).min(Duration::from_secs(60));
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if this.shutting_down.load(Ordering::Relaxed) {
+                return;
+            }
+            // Removed, or started by someone else meanwhile: nothing to do.
+            let Ok(Some(c)) = record::get(&this.store.conn(), &id) else { return };
+            if c.state.is_running() || c.state.manually_stopped {
+                return;
+            }
+            let _ = record::set_restart_count(&this.store.conn(), &id, count + 1);
+            match this.start(&id).await {
+                Ok(()) => tracing::info!(id = %id, restarts = count + 1, "container restarted by its policy"),
+                Err(e) => tracing::warn!(id = %id, error = %e, "restart by policy failed"),
+            }
+        });
+    }
+
+    /// At daemon start (once the reaper runs): starts the containers whose restart policy asks
+    /// for it — `always`, and `unless-stopped` unless a user stopped it.
+    pub async fn restore(self: &Arc<Self>) {
+        let Ok(all) = self.list() else { return };
+        for c in all {
+            let wanted = match c.host_config.restart_policy.name.as_str() {
+                "always" => true,
+                "unless-stopped" => !c.state.manually_stopped,
+                _ => false,
+            };
+            if wanted && c.state.status == Status::Exited {
+                match self.start(&c.id).await {
+                    Ok(()) => tracing::info!(id = %c.id, "container started by its restart policy"),
+                    Err(e) => tracing::warn!(id = %c.id, error = %e, "cannot start a container by its restart policy"),
+                }
+            }
         }
     }
 
@@ -921,6 +990,7 @@ impl Containers {
             tx.send_modify(|p| p.removed = true);
         }
         lock(&self.pending_attach).remove(id);
+        self.forget_execs(id);
         drop(held);
         lock(&self.locks).remove(id);
         tracing::info!(id = %id, "container removed");
@@ -951,6 +1021,31 @@ impl Containers {
     /// Size of a container's writable layer.
     pub fn size_rw(&self, id: &str) -> u64 {
         self.layers.rw_size(id).unwrap_or(0)
+    }
+
+    /// Stops every running container, in parallel (daemon shutdown).
+    pub async fn shutdown(self: &Arc<Self>, timeout_secs: i64) {
+        self.shutting_down.store(true, Ordering::Relaxed);
+        let ids: Vec<String> = lock(&self.live).keys().cloned().collect();
+        let mut tasks = Vec::new();
+        for id in ids {
+            let this = Arc::clone(self);
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = this.stop(&id, None, Some(timeout_secs)).await {
+                    tracing::warn!(id = %id, error = %e, "cannot stop a container at shutdown");
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        // The exit handlers record the exits; give them their turn.
+        for _ in 0..100 {
+            if lock(&self.live).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     // ---- start-up repair ----------------------------------------------------------------------
@@ -996,6 +1091,18 @@ impl Containers {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a container that just exited should be started again by its restart policy.
+fn restart_wanted(policy: &crate::spec::RestartPolicy, manually_stopped: bool, code: i32, restarts: i64) -> bool {
+    if manually_stopped {
+        return false;
+    }
+    match policy.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => code != 0 && (policy.maximum_retry_count <= 0 || restarts < policy.maximum_retry_count),
+        _ => false,
     }
 }
 
@@ -1130,6 +1237,19 @@ pub fn parse_signal(s: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restart_policies_follow_docker() {
+        use crate::spec::RestartPolicy;
+        let p = |name: &str, max| RestartPolicy { name: name.into(), maximum_retry_count: max };
+        assert!(restart_wanted(&p("always", 0), false, 0, 5));
+        assert!(!restart_wanted(&p("always", 0), true, 0, 0), "a user stop wins");
+        assert!(restart_wanted(&p("on-failure", 2), false, 1, 1));
+        assert!(!restart_wanted(&p("on-failure", 2), false, 1, 2), "retries exhausted");
+        assert!(!restart_wanted(&p("on-failure", 0), false, 0, 0), "success is not a failure");
+        assert!(!restart_wanted(&p("no", 0), false, 1, 0));
+        assert!(!restart_wanted(&p("", 0), false, 1, 0));
+    }
 
     #[test]
     fn signals_parse_by_name_and_number() {

@@ -60,6 +60,10 @@ pub struct State {
     /// When the container last started / stopped (`None` = never, Go's zero time on the wire).
     pub started_at: Option<SystemTime>,
     pub finished_at: Option<SystemTime>,
+    /// Stopped or killed by a user (restart policies leave it alone until the next start, and
+    /// `unless-stopped` also across daemon restarts).
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 impl Default for State {
@@ -72,6 +76,7 @@ impl Default for State {
             oom_killed: false,
             started_at: None,
             finished_at: None,
+            manually_stopped: false,
         }
     }
 }

@@ -732,7 +732,25 @@ pub fn build_exec_process(container: &Spec, exec: &ExecSpec) -> Result<Process, 
 pub fn to_json<T: serde::Serialize>(spec: &T) -> Result<Vec<u8>, SpecError> {
     let mut value = serde_json::to_value(spec)?;
     sort_capabilities(&mut value);
+    sort_keys(&mut value);
     Ok(serde_json::to_vec_pretty(&value)?)
+}
+
+/// Sorts every object's keys: the spec holds hash maps (annotations, sysctls), and the workspace's
+/// JSON maps keep insertion order, so without this two builds of one spec could differ.
+fn sort_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut v) in entries {
+                sort_keys(&mut v);
+                map.insert(k, v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 fn sort_capabilities(value: &mut serde_json::Value) {

@@ -10,7 +10,8 @@ use crate::{bin_path, docker_cli};
 /// How long a daemon may take to answer its first ping.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a daemon may take to stop after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longer than the daemon's own shutdown (it stops running containers for up to 10 s).
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How to start a test daemon.
 #[derive(Debug, Clone, Default)]
@@ -277,12 +278,32 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
         if strata_sys::process::is_root() {
+            // Containers a killed daemon left running must not outlive the test.
+            kill_leftover_containers(&self.exec_root.join("runtime"));
             // Whatever the daemon (or a crash) left mounted under the roots must go before the
             // directory can be removed; this also runs when the test panicked.
             let _ = strata_sys::mountinfo::unmount_all_under(&self.root);
         }
         if std::thread::panicking() {
             eprintln!("--- stratad log ({}) ---\n{}", self.log.display(), self.log_text());
+        }
+    }
+}
+
+/// `runc delete --force` of every container under each runtime root in `runtimes`.
+fn kill_leftover_containers(runtimes: &Path) {
+    let Ok(roots) = std::fs::read_dir(runtimes) else { return };
+    for root in roots.flatten() {
+        let Ok(containers) = std::fs::read_dir(root.path()) else { continue };
+        for c in containers.flatten() {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(root.path())
+                .args(["delete", "--force"])
+                .arg(c.file_name())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }

@@ -6,8 +6,10 @@
 
 mod cmd;
 mod output;
+mod streams;
 mod tabwriter;
 mod template;
+mod terminal;
 mod units;
 
 use std::process::ExitCode;
@@ -56,12 +58,21 @@ enum Command {
     Load(cmd::image::LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(cmd::image::SaveArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(cmd::container::ContainerCommand),
+    /// The container commands at the top level: run, create, start, ps, logs, exec, cp, …
+    #[command(flatten)]
+    Containers(cmd::container::TopLevel),
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(code) = cmd::container::usage_failure(&e) {
+                return code;
+            }
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
@@ -105,6 +116,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect(&mut client).await?;
             cmd::volume::run(&client, command).await
         }
+        Command::Container(command) => {
+            connect(&mut client).await?;
+            cmd::container::run(&client, command).await
+        }
+        Command::Containers(command) => {
+            connect(&mut client).await?;
+            command.run(&client).await
+        }
         other => {
             connect(&mut client).await?;
             use cmd::image::ImageCommand as I;
@@ -117,7 +136,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Import(a) => I::Import(a),
                 Command::Load(a) => I::Load(a),
                 Command::Save(a) => I::Save(a),
-                Command::Version(_) | Command::Info(_) | Command::Volume { .. } => unreachable!("handled above"),
+                Command::Version(_)
+                | Command::Info(_)
+                | Command::Volume { .. }
+                | Command::Container(_)
+                | Command::Containers(_) => unreachable!("handled above"),
             };
             cmd::image::run(&client, image_cmd).await
         }
@@ -135,5 +158,21 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn container_argument_errors_exit_as_dockers() {
+        use clap::Parser;
+        use std::process::ExitCode;
+        let usage = |args: &[&str]| {
+            let e = super::Cli::try_parse_from(args).expect_err("must not parse");
+            crate::cmd::container::usage_failure(&e)
+        };
+        assert_eq!(usage(&["strata", "stop"]), Some(ExitCode::FAILURE));
+        assert_eq!(usage(&["strata", "container", "rename", "a"]), Some(ExitCode::FAILURE));
+        assert_eq!(usage(&["strata", "exec", "c"]), Some(ExitCode::FAILURE));
+        assert_eq!(usage(&["strata", "stop", "--bogus", "c"]), Some(ExitCode::from(125)));
+        // Other commands keep clap's report.
+        assert_eq!(usage(&["strata", "volume", "bogus"]), None);
     }
 }

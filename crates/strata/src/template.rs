@@ -99,6 +99,17 @@ impl Template {
                         _ => None,
                     });
                     let name = name.unwrap_or_default();
+                    // `.Label "com.example.some-key"` is headed by the label's last part, as
+                    // docker heads it ("some key").
+                    let label_key = args.iter().find_map(|a| match a {
+                        Arg::Str(s) if name == "Label" => Some(s.clone()),
+                        _ => None,
+                    });
+                    if let Some(key) = label_key {
+                        let last = key.rsplit('.').next().unwrap_or(&key);
+                        out.push_str(&last.replace(['-', '_'], " "));
+                        continue;
+                    }
                     match headers.get(name.as_str()) {
                         Some(h) => out.push_str(h),
                         None => out.push_str(&name.to_uppercase()),

@@ -127,6 +127,10 @@ fn init_logging(config: &DaemonConfig) {
         .init();
 }
 
+/// How long running containers get to stop when the daemon stops (Docker's default is 10 s per
+/// container; they are stopped in parallel).
+const SHUTDOWN_STOP_TIMEOUT_SECS: i64 = 10;
+
 fn run(config: DaemonConfig) -> anyhow::Result<()> {
     // 1. The engine first: it takes the data-root lock, so a second daemon stops here before
     //    touching the socket or the pid file of the one already running.
@@ -155,7 +159,13 @@ fn run(config: DaemonConfig) -> anyhow::Result<()> {
         for path in &config.sockets {
             tracing::info!(socket = %path.display(), "API listening");
         }
+        // Containers whose restart policy asks for it start again with the daemon.
+        let containers = engine.containers().clone();
+        tokio::spawn(async move { containers.restore().await });
         strata_api::serve(engine.clone(), listeners, shutdown_signal()).await;
+        // As Docker without live-restore: running containers stop with the daemon (their stop
+        // signal, then SIGKILL), so none is left orphaned with its mounts held.
+        engine.containers().shutdown(SHUTDOWN_STOP_TIMEOUT_SECS).await;
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

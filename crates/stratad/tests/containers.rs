@@ -224,3 +224,80 @@ fn a_kill_9_of_the_daemon_leaves_containers_exited_and_volumes_intact() {
     d.docker(&["rm", "-f", "db"]).ok();
     assert_eq!(d.docker(&["run", "--rm", "-v", "dbdata:/d", "busybox", "cat", "/d/table"]).ok(), "row1\n");
 }
+
+#[test]
+fn exec_cp_diff_export_and_commit_move_data_in_and_out() {
+    let Some(d) = daemon_with_busybox("exec_cp_diff_export_and_commit_move_data_in_and_out") else { return };
+    d.docker(&["run", "-d", "--name", "db", "-v", "dbv:/data", "busybox", "sleep", "600"]).ok();
+    // The guide's dump and restore: exec output out, stdin in (closed at its end).
+    let out = d.docker(&["exec", "db", "sh", "-c", "echo dump; echo warn >&2; exit 5"]);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str(), out.code), ("dump\n", "warn\n", 5));
+    let rows: Vec<u8> = (0..20_000).flat_map(|i| format!("row {i}\n").into_bytes()).collect();
+    d.docker_with_stdin(&["exec", "-i", "db", "sh", "-c", "cat > /data/restore.sql"], Some(&rows)).ok();
+    let back = d.docker(&["exec", "db", "cat", "/data/restore.sql"]);
+    assert_eq!(back.stdout.as_bytes(), &rows[..], "byte-exact round trip");
+    assert_eq!(
+        d.docker(&["exec", "-u", "nobody", "-w", "/tmp", "-e", "X=1", "db", "sh", "-c", "id -un; pwd; echo $X"]).ok(),
+        "nobody\n/tmp\n1\n"
+    );
+    assert_eq!(d.docker(&["exec", "db", "nosuchcmd"]).code, 126);
+
+    // docker cp both ways, through the volume.
+    let host = d.root.join("hello.txt");
+    std::fs::write(&host, "hello\n").expect("write");
+    d.docker(&["cp", &host.display().to_string(), "db:/data/"]).ok();
+    assert_eq!(d.docker(&["exec", "db", "cat", "/data/hello.txt"]).ok(), "hello\n");
+    let mp = d.docker(&["volume", "inspect", "-f", "{{.Mountpoint}}", "dbv"]).ok().trim().to_owned();
+    assert_eq!(std::fs::read_to_string(format!("{mp}/hello.txt")).expect("in the volume"), "hello\n");
+    let out = d.root.join("passwd");
+    d.docker(&["cp", "db:/etc/passwd", &out.display().to_string()]).ok();
+    assert!(std::fs::read_to_string(&out).expect("copied out").starts_with("root:"));
+    d.docker(&["cp", "db:/nonexist", &out.display().to_string()])
+        .fails_with(1, "Could not find the file /nonexist in container db");
+
+    // diff lists the writable layer's changes; commit turns them into an image.
+    d.docker(&["exec", "db", "sh", "-c", "echo x > /newfile; rm /bin/vi"]).ok();
+    let diff = d.docker(&["diff", "db"]).ok().to_owned();
+    for line in ["C /bin", "D /bin/vi", "A /data", "A /newfile"] {
+        assert!(diff.lines().any(|l| l == line), "{line} missing in:\n{diff}");
+    }
+    let export = d.docker(&["export", "db"]);
+    assert!(export.code == 0 && export.stdout.len() > 1_000_000, "an exported root filesystem");
+    d.docker(&["commit", "db", "snap:1"]).ok();
+    assert_eq!(d.docker(&["run", "--rm", "snap:1", "cat", "/newfile"]).ok(), "x\n");
+    d.docker(&["run", "--rm", "snap:1", "ls", "/bin/vi"]).fails_with(1, "No such file or directory");
+    d.docker(&["rm", "-f", "db"]).ok();
+}
+
+#[test]
+fn restart_policies_restart_failed_containers_and_survive_a_daemon_restart() {
+    let Some(mut d) = daemon_with_busybox("restart_policies_restart_failed_containers_and_survive_a_daemon_restart")
+    else {
+        return;
+    };
+    // on-failure:2 — two restarts, then it stays exited.
+    d.docker(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3"])
+        .ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let state = d.docker(&["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"]).ok().to_owned();
+        if state == "2 exited\n" && d.docker(&["logs", "flaky"]).ok() == "run\nrun\nrun\n" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // unless-stopped comes back with the daemon; a user's stop is respected.
+    d.docker(&["run", "-d", "--name", "svc", "--restart", "unless-stopped", "busybox", "sleep", "600"]).ok();
+    d.docker(&["run", "-d", "--name", "held", "--restart", "unless-stopped", "busybox", "sleep", "600"]).ok();
+    d.docker(&["stop", "-t", "1", "held"]).ok();
+    d.kill9();
+    d.start_again();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while d.docker(&["inspect", "-f", "{{.State.Running}}", "svc"]).ok() != "true\n" {
+        assert!(std::time::Instant::now() < deadline, "svc was not started again");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(d.docker(&["inspect", "-f", "{{.State.Running}}", "held"]).ok(), "false\n");
+    d.docker(&["rm", "-f", "svc", "held", "flaky"]).ok();
+}

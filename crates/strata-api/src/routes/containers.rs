@@ -54,6 +54,9 @@ pub async fn route(
     rest: &[&str],
     req: &mut ApiRequest,
 ) -> Option<ApiResult<Response<Body>>> {
+    if let [id, what @ ("archive" | "export")] = rest {
+        return super::archive::route(ctx, method, id, what, req).await;
+    }
     let result = match (method, rest) {
         (&Method::POST, ["create"]) => create(ctx, req).await,
         (&Method::GET, ["json"]) => list(ctx).await,
@@ -71,6 +74,7 @@ pub async fn route(
         (&Method::POST, [id, "pause"]) => pause(ctx, id, true).await,
         (&Method::POST, [id, "unpause"]) => pause(ctx, id, false).await,
         (&Method::GET, [id, "changes"]) => changes(ctx, id).await,
+        (&Method::POST, [id, "exec"]) => super::exec::create(ctx, id, req).await,
         (&Method::DELETE, [id]) => remove(ctx, id).await,
         _ => return None,
     };
@@ -81,7 +85,7 @@ pub async fn route(
     })
 }
 
-fn service(ctx: &Ctx) -> Arc<Containers> {
+pub(crate) fn service(ctx: &Ctx) -> Arc<Containers> {
     Arc::clone(ctx.engine.containers())
 }
 
@@ -198,7 +202,7 @@ async fn wait(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
 
 /// One piece of output as the client reads it: raw for a TTY, else an 8-byte header (stream,
 /// 0, 0, 0, big-endian length) and the payload.
-fn frame(tty: bool, stream: Stream, payload: &[u8]) -> Bytes {
+pub(crate) fn frame(tty: bool, stream: Stream, payload: &[u8]) -> Bytes {
     if tty {
         return Bytes::copy_from_slice(payload);
     }
@@ -216,6 +220,64 @@ fn stream_content_type(ctx: &Ctx, tty: bool) -> HeaderValue {
     } else {
         HeaderValue::from_static("application/vnd.docker.raw-stream")
     }
+}
+
+/// Which output a hijacked client wants, and whether its end of input closes the process's stdin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wanted {
+    pub stdout: bool,
+    pub stderr: bool,
+    pub close_stdin: bool,
+}
+
+/// Serves a hijacked connection: the client's input to the process's stdin (until the client
+/// half-closes), the process's output to the client (until the process's output ends, also after
+/// the client half-closed), then closes.
+pub(crate) async fn pump<R, W>(
+    mut reader: R,
+    mut writer: W,
+    mut output: strata_runtime::OutputSubscription,
+    stdin: Option<strata_runtime::StdinWriter>,
+    tty: bool,
+    want: Wanted,
+    before_close: impl std::future::Future<Output = ()>,
+) where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    if let Some(mut stdin) = stdin {
+        tokio::spawn(async move {
+            let _ = stdin.copy_from(&mut reader).await;
+            if want.close_stdin {
+                stdin.close();
+            }
+        });
+    }
+    while let Some(chunk) = output.next().await {
+        let Ok(OutputChunk { stream, bytes }) = chunk else { continue };
+        let wanted = match stream {
+            Stream::Stdout => want.stdout,
+            Stream::Stderr => want.stderr,
+            Stream::Stdin => false,
+        };
+        if wanted && writer.write_all(&frame(tty, stream, &bytes)).await.is_err() {
+            break;
+        }
+    }
+    let _ = writer.flush().await;
+    before_close.await;
+    let _ = writer.shutdown().await;
+}
+
+/// The headers of a hijacked stream's `101`.
+pub(crate) fn upgraded_response(ctx: &Ctx, tty: bool) -> Response<Body> {
+    let mut resp = Response::new(crate::http::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, stream_content_type(ctx, tty));
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(UPGRADE, HeaderValue::from_static("tcp"));
+    resp
 }
 
 async fn attach(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
@@ -236,7 +298,7 @@ async fn attach(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response
                 return;
             }
         };
-        let (mut reader, mut writer) = tokio::io::split(TokioIo::new(upgraded));
+        let (reader, mut writer) = tokio::io::split(TokioIo::new(upgraded));
         let attachment = match waiting {
             AttachWait::Now(a) => a,
             AttachWait::Later(rx) => match rx.await {
@@ -247,35 +309,11 @@ async fn attach(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response
                 }
             },
         };
-        let mut output = attachment.output;
-        if want_stdin && let Ok(mut stdin) = attachment.io.take_stdin() {
-            tokio::spawn(async move {
-                let _ = stdin.copy_from(&mut reader).await;
-                if stdin_once {
-                    stdin.close();
-                }
-            });
-        }
-        while let Some(chunk) = output.next().await {
-            let Ok(OutputChunk { stream, bytes }) = chunk else { continue };
-            let wanted = match stream {
-                Stream::Stdout => want_stdout,
-                Stream::Stderr => want_stderr,
-                Stream::Stdin => false,
-            };
-            if wanted && writer.write_all(&frame(tty, stream, &bytes)).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.flush().await;
-        let _ = writer.shutdown().await;
+        let stdin = if want_stdin { attachment.io.take_stdin().ok() } else { None };
+        let want = Wanted { stdout: want_stdout, stderr: want_stderr, close_stdin: stdin_once };
+        pump(reader, writer, attachment.output, stdin, tty, want, std::future::ready(())).await;
     });
-    let mut resp = Response::new(crate::http::empty());
-    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, stream_content_type(ctx, tty));
-    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(UPGRADE, HeaderValue::from_static("tcp"));
+    let mut resp = upgraded_response(ctx, tty);
     resp.extensions_mut().insert(BareResponse);
     Ok(resp)
 }
@@ -355,8 +393,22 @@ fn created_text(c: &Container) -> String {
     rfc3339_nanos(Some(c.created))
 }
 
+/// `Command` of a listing: the path, then the arguments, those with spaces in single quotes
+/// (Docker's rendering; the CLI shows it verbatim).
 fn command_text(c: &Container) -> String {
-    strata_container::imageconfig::args_of(&c.config).join(" ")
+    let args = strata_container::imageconfig::args_of(&c.config);
+    let mut out = args.first().cloned().unwrap_or_default();
+    for a in args.iter().skip(1) {
+        out.push(' ');
+        if a.contains(' ') {
+            out.push('\'');
+            out.push_str(a);
+            out.push('\'');
+        } else {
+            out.push_str(a);
+        }
+    }
+    out
 }
 
 fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
@@ -518,7 +570,16 @@ fn matches_filters(
     if f.contains("network") && !f.get("network").any(|n| n == c.host_config.network_mode) {
         return Ok(false);
     }
-    let _ = ctx;
+    // `before`/`since`: created before / after the named container.
+    for (key, want_before) in [("before", true), ("since", false)] {
+        for reference in f.get(key) {
+            let other = ctx.engine.containers().get(reference)?;
+            let ok = if want_before { c.created < other.created } else { c.created > other.created };
+            if !ok {
+                return Ok(false);
+            }
+        }
+    }
     Ok(true)
 }
 

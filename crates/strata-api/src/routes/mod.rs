@@ -2,7 +2,9 @@
 //! the path segments after the area name and returns `None` for a route it does not have (the
 //! router then answers Docker's `404 page not found`).
 
+pub mod archive;
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod system;
 pub mod volumes;
@@ -24,6 +26,8 @@ pub async fn route_area(
     match area {
         "system" => system::route(ctx, method, rest, req).await,
         "containers" => containers::route(ctx, method, rest, req).await,
+        "exec" => exec::route(ctx, method, rest, req).await,
+        "commit" if rest.is_empty() && method == Method::POST => Some(archive::commit(ctx).await),
         "images" => images::route(ctx, method, rest, req).await,
         "volumes" => volumes::route(ctx, method, rest, req).await,
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type

@@ -364,7 +364,7 @@ async fn history(client: &Client, a: HistoryArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A request body streamed from a file or stdin.
-async fn upload(source: &str) -> anyhow::Result<strata_client::Body> {
+pub(crate) async fn upload(source: &str) -> anyhow::Result<strata_client::Body> {
     use tokio::io::AsyncReadExt;
     // Standard input is opened as a file: the CLI's runtime has no async stdin, and a file
     // handle streams a pipe just as well.
