@@ -125,6 +125,7 @@ remove_demo_objects() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [ "$rc" -eq 0 ] || echo "strata demo: stopped (exit $rc); removing the demo-* containers and volumes" >&2
   if [ -S "$SOCK" ]; then remove_demo_objects; fi
   if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
   exit "$rc"
