@@ -10,6 +10,7 @@
 //! - [`http`]: bodies, JSON, query strings and filters.
 //! - [`server`]: the accept loop and graceful shutdown.
 
+mod blocking_io;
 pub mod error;
 pub mod http;
 pub mod router;

@@ -164,18 +164,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A new container id: 64 lowercase hex characters.
+/// A new container id: 64 lowercase hex characters (the same form as a layer's cache id).
 pub fn random_id() -> String {
-    let mut b = [0u8; 32];
-    let mut filled = 0;
-    while filled < b.len() {
-        match rustix::rand::getrandom(&mut b[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => panic!("getrandom failed: {e}"),
-        }
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    strata_layer::id::random_cache_id()
 }
 
 /// `--volumes-from`: the stored plan of another container.
@@ -415,7 +406,7 @@ impl Containers {
         let conn = self.store.conn();
         for attempt in 0..64usize {
             let mut b = [0u8; 4];
-            let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+            strata_layer::id::fill_random(&mut b);
             let n = u32::from_le_bytes(b) as usize;
             let mut candidate = name::generated(n & 0xffff, n >> 16);
             if attempt > 8 {

@@ -31,6 +31,7 @@ pub mod config;
 pub mod reference;
 pub mod store;
 pub mod transfer;
+pub mod usage;
 
 pub use reference::Reference;
 pub use store::{ImageError, ImageStore, is_full_hex_id};

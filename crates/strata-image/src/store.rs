@@ -220,25 +220,24 @@ impl ImageStore {
     }
 
     fn load_image(&self, conn: &rusqlite::Connection, id: &str) -> ImageResult<Option<Image>> {
+        // Cached statements: listings resolve an image per container, and parsing the SQL
+        // again each time was most of their cost.
         let row = conn
-            .query_row(
-                "SELECT config, top_layer, parent, created, size, last_tag_time FROM images WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                    ))
-                },
-            )
+            .prepare_cached("SELECT config, top_layer, parent, created, size, last_tag_time FROM images WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
             .optional()?;
         let Some((config_raw, top, parent, created, size, last_tag_time)) = row else { return Ok(None) };
         let mut refs: Vec<Reference> = conn
-            .prepare("SELECT name FROM image_refs WHERE image_id = ?1")?
+            .prepare_cached("SELECT name FROM image_refs WHERE image_id = ?1")?
             .query_map([id], |r| r.get::<_, String>(0))?
             .filter_map(|n| n.ok().and_then(|n| Reference::parse_normalized(&n).ok()))
             .collect();
@@ -293,8 +292,10 @@ impl ImageStore {
         let conn = self.db.conn();
         if let Ok(r) = Reference::parse_normalized(name_or_id) {
             let full = r.with_default_tag().full();
-            let id: Option<String> =
-                conn.query_row("SELECT image_id FROM image_refs WHERE name = ?1", [&full], |r| r.get(0)).optional()?;
+            let id: Option<String> = conn
+                .prepare_cached("SELECT image_id FROM image_refs WHERE name = ?1")?
+                .query_row([&full], |r| r.get(0))
+                .optional()?;
             if let Some(id) = id {
                 return self.load_image(&conn, &id)?.ok_or_else(not_found);
             }

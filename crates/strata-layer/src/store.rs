@@ -24,6 +24,7 @@
 //! Sizes are recorded when a layer is applied (the bytes of file content in its tar) and never
 //! walked again.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -180,7 +181,38 @@ pub struct ReconcileReport {
 pub struct LayerStore {
     db: Arc<Store>,
     driver: Arc<dyn GraphDriver>,
+    rw_sizes: std::sync::Mutex<RwSizeCache>,
 }
+
+/// Measured sizes of read-write layers, kept while nothing can change them.
+///
+/// A container's upper directory is written only through its mounted root filesystem, and every
+/// mount of it is a [`LayerStore::mount_rw`] (container start, `docker cp` and export of a
+/// stopped container). So a size measured while no mount is outstanding stays true until the
+/// next `mount_rw`; mounting and unmounting drop the entry and bump the layer's epoch, and a
+/// walk whose epoch changed while it ran is not kept. Mounted layers (running containers) are
+/// walked on every request.
+#[derive(Debug, Default)]
+struct RwSizeCache {
+    mounts: HashMap<String, usize>,
+    epochs: HashMap<String, u64>,
+    sizes: HashMap<String, u64>,
+}
+
+impl RwSizeCache {
+    fn touch(&mut self, id: &str, delta: isize) {
+        let m = self.mounts.entry(id.to_owned()).or_default();
+        *m = m.saturating_add_signed(delta);
+        if *m == 0 {
+            self.mounts.remove(id);
+        }
+        *self.epochs.entry(id.to_owned()).or_default() += 1;
+        self.sizes.remove(id);
+    }
+}
+
+/// Parallel walks at most this many layers at once.
+const SIZE_WORKERS: usize = 4;
 
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -204,7 +236,7 @@ const LAYER_COLUMNS: &str = "chain_id, diff_id, parent, cache_id, size, tar_len,
 
 impl LayerStore {
     pub fn new(db: Arc<Store>, driver: Arc<dyn GraphDriver>) -> LayerStore {
-        LayerStore { db, driver }
+        LayerStore { db, driver, rw_sizes: std::sync::Mutex::default() }
     }
 
     pub fn driver(&self) -> &Arc<dyn GraphDriver> {
@@ -513,13 +545,24 @@ impl LayerStore {
     /// Mounts the container's root filesystem (reference-counted) and returns its path.
     pub fn mount_rw(&self, container_id: &str) -> LayerResult<PathBuf> {
         let rw = self.must_rw(container_id)?;
-        Ok(self.driver.get(&rw.mount_id)?)
+        self.size_cache().touch(container_id, 1);
+        let mounted = self.driver.get(&rw.mount_id);
+        if mounted.is_err() {
+            self.size_cache().touch(container_id, -1);
+        }
+        Ok(mounted?)
+    }
+
+    fn size_cache(&self) -> std::sync::MutexGuard<'_, RwSizeCache> {
+        self.rw_sizes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Releases one [`LayerStore::mount_rw`].
     pub fn unmount_rw(&self, container_id: &str) -> LayerResult<()> {
         let rw = self.must_rw(container_id)?;
-        Ok(self.driver.put(&rw.mount_id)?)
+        let result = self.driver.put(&rw.mount_id);
+        self.size_cache().touch(container_id, -1);
+        Ok(result?)
     }
 
     /// `GraphDriver.Data` of a container (`LowerDir` starts with its init layer).
@@ -534,16 +577,58 @@ impl LayerStore {
         Ok(self.driver.changes(&rw.mount_id, Some(&rw.init_id()))?)
     }
 
-    /// Bytes of the container's changes (`SizeRw`).
+    /// Bytes of the container's changes (`SizeRw`), as Docker counts them: for overlay2 the
+    /// apparent size of everything in the upper directory (hard links once), for vfs the files
+    /// that differ from the image. Cached while the layer is not mounted (see [`RwSizeCache`]).
     pub fn rw_size(&self, container_id: &str) -> LayerResult<u64> {
+        let epoch = {
+            let cache = self.size_cache();
+            if let Some(s) = cache.sizes.get(container_id) {
+                return Ok(*s);
+            }
+            cache.epochs.get(container_id).copied().unwrap_or(0)
+        };
+        let size = self.measure_rw(container_id)?;
+        let mut cache = self.size_cache();
+        if !cache.mounts.contains_key(container_id) && cache.epochs.get(container_id).copied().unwrap_or(0) == epoch {
+            cache.sizes.insert(container_id.to_owned(), size);
+        }
+        Ok(size)
+    }
+
+    /// [`LayerStore::rw_size`] of many containers, walked on a few threads; 0 for a container
+    /// whose size cannot be read.
+    pub fn rw_sizes(&self, container_ids: &[&str]) -> Vec<u64> {
+        if container_ids.len() < 2 {
+            return container_ids.iter().map(|id| self.rw_size(id).unwrap_or(0)).collect();
+        }
+        let chunk = container_ids.len().div_ceil(SIZE_WORKERS);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = container_ids
+                .chunks(chunk)
+                .map(|c| {
+                    (c.len(), s.spawn(move || c.iter().map(|id| self.rw_size(id).unwrap_or(0)).collect::<Vec<u64>>()))
+                })
+                .collect();
+            // A worker that panicked reports 0 for its chunk, so sizes stay aligned with ids.
+            handles.into_iter().flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![0; n])).collect()
+        })
+    }
+
+    fn measure_rw(&self, container_id: &str) -> LayerResult<u64> {
         let rw = self.must_rw(container_id)?;
-        let mut total = 0u64;
         let root = self.driver.content_dir(&rw.mount_id);
+        if self.driver.kind() == crate::DriverKind::Overlay2 {
+            return strata_sys::du::tree_usage(&root)
+                .map(|u| u.apparent)
+                .map_err(|e| LayerError::Driver(DriverError::Io { op: "measure", path: root, source: e }));
+        }
+        let mut total = 0u64;
         for change in self.driver.changes(&rw.mount_id, Some(&rw.init_id()))? {
             if change.kind != crate::driver::ChangeKind::Deleted {
                 let p = root.join(change.path.trim_start_matches('/'));
                 if let Ok(md) = std::fs::symlink_metadata(&p)
-                    && md.is_file()
+                    && !md.is_dir()
                 {
                     total += md.len();
                 }
@@ -576,6 +661,12 @@ impl LayerStore {
     /// Removes a container's read-write and init layers (unmounting them first).
     pub fn remove_rw(&self, container_id: &str) -> LayerResult<()> {
         let Some(rw) = self.rw(container_id)? else { return Ok(()) };
+        {
+            let mut cache = self.size_cache();
+            cache.sizes.remove(container_id);
+            cache.epochs.remove(container_id);
+            cache.mounts.remove(container_id);
+        }
         self.db.write(|tx| tx.execute("DELETE FROM rw_layers WHERE container_id = ?1", [container_id]))?;
         self.driver.remove(&rw.mount_id)?;
         self.driver.remove(&rw.init_id())?;

@@ -12,6 +12,7 @@
 
 pub mod async_fd;
 pub mod btrfs;
+pub mod du;
 pub mod fsprobe;
 pub mod lock;
 pub mod mountcall;

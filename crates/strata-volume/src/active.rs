@@ -22,6 +22,8 @@ impl Volumes {
     /// recreated (empty).
     pub fn mount_for(&self, name: &str, holder: &str) -> Result<PathBuf, VolumeError> {
         let _guard = self.lock(Op::Mount, name)?;
+        // Counted as in use before anything can write (released by `unmount_for`).
+        self.sizes.touch(name, Some((holder, true)));
         let v = db::get(&self.store.conn(), &self.root, name)?.ok_or_else(|| VolumeError::not_found(Op::Get, name))?;
         if !v.mountpoint.is_dir() {
             tracing::warn!(volume = %name, path = %v.mountpoint.display(), "volume directory is missing; recreating it empty");
@@ -66,6 +68,7 @@ impl Volumes {
     /// unmounts it. Releasing what is not held (or a volume that does not exist) is a no-op.
     pub fn unmount_for(&self, name: &str, holder: &str) -> Result<(), VolumeError> {
         let _guard = self.lock(Op::Unmount, name)?;
+        self.sizes.touch(name, Some((holder, false)));
         let Some(v) = db::get(&self.store.conn(), &self.root, name)? else { return Ok(()) };
         let remaining = self.store.write(|tx| db::remove_mount(tx, name, holder))?;
         crash::point(crash::UNMOUNT_AFTER_COMMIT);

@@ -62,6 +62,7 @@ mod prune;
 pub mod quota;
 mod reconcile;
 mod service;
+mod sizes;
 
 pub use db::{DATA_DIR, MIGRATIONS, Quota, Volume, VolumeRecord};
 pub use error::{Op, VolumeError};

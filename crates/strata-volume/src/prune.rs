@@ -24,6 +24,15 @@ pub struct PruneReport {
     pub deleted: Vec<String>,
     /// Bytes the removed volumes held (apparent sizes, as Docker counts them).
     pub space_reclaimed: u64,
+    /// Candidates left alone, with the reason (protected by [`PROTECT_LABEL`]).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The label that keeps a volume out of every prune (a strata extension).
+pub const PROTECT_LABEL: &str = "strata.protect";
+
+fn is_protected(v: &Volume) -> bool {
+    matches!(v.labels.get(PROTECT_LABEL).map(String::as_str), Some("1" | "t" | "T" | "true" | "TRUE" | "True"))
 }
 
 /// A volume's disk usage.
@@ -69,17 +78,40 @@ impl Volumes {
     /// Removes the local volumes without options that no holder references and `filter`
     /// selects.
     pub fn prune(&self, filter: &PruneFilter) -> Result<PruneReport, VolumeError> {
+        self.prune_with(filter, false)
+    }
+
+    /// [`Volumes::prune`], never removing a volume labelled `strata.protect=true` (reported in
+    /// `skipped`); with `dry_run`, only reports what would be removed and the bytes it holds.
+    pub fn prune_with(&self, filter: &PruneFilter, dry_run: bool) -> Result<PruneReport, VolumeError> {
         if self.prune_running.swap(true, Ordering::SeqCst) {
             return Err(VolumeError::PruneRunning);
         }
         let _flag = PruneFlag(&self.prune_running);
-        let candidates: Vec<String> = db::list(&self.store.conn(), &self.root)?
+        let mut skipped = Vec::new();
+        let selected: Vec<Volume> = db::list(&self.store.conn(), &self.root)?
             .into_iter()
             .filter(|(v, refs)| *refs == 0 && v.driver == LOCAL_DRIVER && !v.has_options() && filter.matches(&v.labels))
-            .map(|(v, _)| v.name)
+            .map(|(v, _)| v)
+            .filter(|v| {
+                let protected = is_protected(v);
+                if protected {
+                    skipped.push((v.name.clone(), format!("protected by label {PROTECT_LABEL}=true")));
+                }
+                !protected
+            })
             .collect();
+        if dry_run {
+            let sizes = parallel_map(&selected, |v| self.size_of(v).max(0) as u64);
+            let mut report = PruneReport { skipped, ..PruneReport::default() };
+            report.space_reclaimed = sizes.iter().sum();
+            report.deleted = selected.into_iter().map(|v| v.name).collect();
+            report.deleted.sort();
+            return Ok(report);
+        }
+        let candidates: Vec<String> = selected.into_iter().map(|v| v.name).collect();
         if candidates.is_empty() {
-            return Ok(PruneReport::default());
+            return Ok(PruneReport { skipped, ..PruneReport::default() });
         }
         let guard = self.locks.try_lock_free(candidates);
         // Re-checked inside the transaction: a holder may have appeared since the read.
@@ -92,10 +124,11 @@ impl Volumes {
             crash::point(crash::PRUNE_MIDWAY);
             outcome
         });
-        let mut report = PruneReport::default();
+        let mut report = PruneReport { skipped, ..PruneReport::default() };
         let mut finished = Vec::with_capacity(removed.len());
         let mut moved = Vec::with_capacity(removed.len());
         for (v, (size, complete, trash)) in removed.iter().zip(outcomes) {
+            self.sizes.forget(&v.name);
             report.space_reclaimed += size;
             report.deleted.push(v.name.clone());
             if complete {
@@ -178,7 +211,10 @@ impl Volumes {
     fn size_of(&self, v: &Volume) -> i64 {
         let counted = match v.quota {
             Some(q) => self.quota.usage(q.kind, &v.mountpoint, q.project_id),
-            None => fsops::tree_size(&v.mountpoint),
+            None => match self.sizes.get(&v.name) {
+                Ok(size) => Ok(size),
+                Err(epoch) => fsops::tree_size(&v.mountpoint).inspect(|size| self.sizes.keep(&v.name, epoch, *size)),
+            },
         };
         match counted {
             Ok(n) => i64::try_from(n).unwrap_or(i64::MAX),

@@ -86,6 +86,8 @@ pub struct Volumes {
     pub(crate) quota: Arc<dyn QuotaControl>,
     next_project_id: Mutex<u32>,
     pub(crate) prune_running: AtomicBool,
+    /// Remembered sizes of volumes without a quota (see [`crate::sizes`]).
+    pub(crate) sizes: crate::sizes::SizeCache,
 }
 
 /// 64 lowercase hex characters of fresh randomness (an anonymous volume's name).
@@ -170,6 +172,7 @@ impl Volumes {
             quota,
             next_project_id: Mutex::new(next),
             prune_running: AtomicBool::new(false),
+            sizes: Default::default(),
         })
     }
 
@@ -464,6 +467,7 @@ impl Volumes {
             return if force { Ok(()) } else { Err(VolumeError::not_found(Op::Get, name)) };
         };
         crash::point(crash::REMOVE_AFTER_COMMIT);
+        self.sizes.forget(name);
         if self.dispose(&v).1 {
             self.store.write(|tx| db::finish_removals(tx, std::slice::from_ref(&v.name)))?;
         }

@@ -58,6 +58,9 @@ enum Command {
     Load(cmd::image::LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(cmd::image::SaveArgs),
+    /// Manage strata: disk usage, prune
+    #[command(subcommand)]
+    System(cmd::system_df::SystemCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(cmd::container::ContainerCommand),
@@ -116,6 +119,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect(&mut client).await?;
             cmd::volume::run(&client, command).await
         }
+        Command::System(command) => {
+            connect(&mut client).await?;
+            cmd::system_df::run(&client, command).await
+        }
         Command::Container(command) => {
             connect(&mut client).await?;
             cmd::container::run(&client, command).await
@@ -139,6 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Version(_)
                 | Command::Info(_)
                 | Command::Volume { .. }
+                | Command::System(_)
                 | Command::Container(_)
                 | Command::Containers(_) => unreachable!("handled above"),
             };

@@ -266,6 +266,9 @@ fn exec_cp_diff_export_and_commit_move_data_in_and_out() {
     d.docker(&["commit", "db", "snap:1"]).ok();
     assert_eq!(d.docker(&["run", "--rm", "snap:1", "cat", "/newfile"]).ok(), "x\n");
     d.docker(&["run", "--rm", "snap:1", "ls", "/bin/vi"]).fails_with(1, "No such file or directory");
+    // No exec into a stopped container (409 with Docker's text).
+    d.docker(&["stop", "-t", "0", "db"]).ok();
+    d.docker(&["exec", "db", "true"]).fails_with(1, "is not running");
     d.docker(&["rm", "-f", "db"]).ok();
 }
 

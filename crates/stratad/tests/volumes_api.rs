@@ -332,7 +332,7 @@ fn disk_usage_reports_volume_sizes_and_references() {
         ]
     );
     assert_eq!(df["Images"], json!([]));
-    assert_eq!(df["BuildCache"], Value::Null);
+    assert_eq!(df["BuildCache"], json!([]), "as Docker 28 with a builder");
     assert!(df.get("BuilderSize").is_none());
     assert_eq!(d.http("GET", "/v1.41/system/df").json()["BuilderSize"], 0);
     let typed = d.http("GET", "/system/df?type=volume").json();

@@ -7,13 +7,11 @@
 //! the call. The filesystem work is blocking: it runs on a blocking thread that streams through
 //! a bounded channel, so a slow client slows the walk instead of filling memory.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::json;
 use strata_container::Containers;
 use strata_container::record::Container;
@@ -21,14 +19,13 @@ use strata_fsview::{ContainerView, ExtractOptions, StatusClass, ViewError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::containers::service;
+use crate::blocking_io::{ChannelWriter, STREAM_DEPTH, body_reader, channel_body};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiRequest, Body, json, status, streaming};
+use crate::http::{ApiRequest, Body, json, status};
 use crate::router::Ctx;
 
 /// The header carrying a path's stat, base64 JSON.
 const PATH_STAT_HEADER: &str = "X-Docker-Container-Path-Stat";
-/// Bytes per chunk between the blocking walk and the client.
-const CHUNK: usize = 256 * 1024;
 
 /// `/containers/{id}/archive` and `/containers/{id}/export`.
 pub async fn route(
@@ -104,45 +101,11 @@ fn header(v: &str) -> ApiResult<HeaderValue> {
     HeaderValue::from_str(v).map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// A `Write` feeding a response body from a blocking thread.
-struct ChannelWriter {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: BytesMut,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = self.buf.split().freeze();
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::ErrorKind::BrokenPipe.into())
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
-
-fn channel_body(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
-    streaming(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
-}
-
 async fn get(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     let path = query_path(ctx)?;
     let svc = service(ctx);
     let c = svc.get(id)?;
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let (stat_tx, stat_rx) = oneshot::channel();
     tokio::task::spawn_blocking(move || {
         let mut stat_tx = Some(stat_tx);
@@ -151,7 +114,7 @@ async fn get(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
             if let Some(t) = stat_tx.take() {
                 let _ = t.send(Ok(prepared.stat().header_value()));
             }
-            let mut w = ChannelWriter { tx: tx.clone(), buf: BytesMut::with_capacity(CHUNK) };
+            let mut w = ChannelWriter::new(tx.clone());
             let written = prepared
                 .write_to(&mut w)
                 .and_then(|_| w.flush().map_err(|e| ViewError::Io { op: "send", path: path.clone(), source: e }));
@@ -171,56 +134,28 @@ async fn get(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     Ok(resp)
 }
 
-/// A `Read` fed by the request body from the async side.
-struct ChannelReader {
-    rx: mpsc::Receiver<Bytes>,
-    current: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(b) => self.current = b,
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.current.len());
-        out[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
-
 async fn put(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response<Body>> {
     let path = query_path(ctx)?;
     let svc = service(ctx);
     let c = svc.get(id)?;
+    // The copy may write into the container's volumes: their remembered sizes are dropped
+    // before and after it (a walk that overlapped the copy is not kept).
+    let volumes: Vec<String> =
+        c.mounts.inspect_mounts().into_iter().map(|m| m.name).filter(|n| !n.is_empty()).collect();
+    let note_written = |names: &[String]| names.iter().for_each(|n| ctx.engine.volumes().note_written(n));
+    note_written(&volumes);
     let options = ExtractOptions {
         no_overwrite_dir_non_dir: ctx.query.bool("noOverwriteDirNonDir"),
         copy_uid_gid: ctx.query.bool("copyUIDGID"),
         container_user: None,
     };
-    let Some(mut body) = req.take_body() else { return Err(ApiError::bad_request("no archive in the request")) };
-    let (tx, rx) = mpsc::channel::<Bytes>(8);
-    let feeder = tokio::spawn(async move {
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { break };
-            if let Ok(data) = frame.into_data()
-                && tx.send(data).await.is_err()
-            {
-                break;
-            }
-        }
-    });
+    let reader = body_reader(req);
     let result = tokio::task::spawn_blocking(move || {
-        with_view(&svc, &c, |v| {
-            let reader = ChannelReader { rx, current: Bytes::new() };
-            strata_fsview::extract(v, &path, reader, &options).map_err(|e| view_error(&c, e))
-        })
+        with_view(&svc, &c, |v| strata_fsview::extract(v, &path, reader, &options).map_err(|e| view_error(&c, e)))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    feeder.abort();
+    note_written(&volumes);
     result?;
     Ok(status(StatusCode::OK))
 }
@@ -228,7 +163,7 @@ async fn put(ctx: &Ctx, id: &str, req: &mut ApiRequest) -> ApiResult<Response<Bo
 async fn export(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     let svc = service(ctx);
     let c = svc.get(id)?;
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     tokio::task::spawn_blocking(move || {
         // Always the merged directory (never /proc/<pid>/root): /proc, /sys and /dev of a
         // running container are not part of its filesystem.
@@ -240,7 +175,7 @@ async fn export(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
             }
         };
         let result = ContainerView::from_plan(rootfs, &c.mounts).and_then(|v| {
-            let mut w = ChannelWriter { tx: tx.clone(), buf: BytesMut::with_capacity(CHUNK) };
+            let mut w = ChannelWriter::new(tx.clone());
             strata_fsview::export(&v, &mut w)?;
             w.flush().map_err(|e| ViewError::Io { op: "send", path: "/".into(), source: e })
         });

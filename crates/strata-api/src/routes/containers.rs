@@ -482,7 +482,7 @@ fn image_name(ctx: &Ctx, c: &Container) -> String {
     }
 }
 
-fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) -> Value {
+pub(crate) fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) -> Value {
     let svc = ctx.engine.containers();
     let mode = c.host_config.network_mode.clone();
     let mut v = json!({
@@ -622,49 +622,7 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
 }
 
 async fn prune(ctx: &Ctx) -> ApiResult<Response<Body>> {
-    let f = ctx.query.filters()?;
-    f.validate(&["until", "label", "label!"])?;
-    let until = match f.get("until").next() {
-        None => None,
-        Some(u) => Some(parse_until(u).ok_or_else(|| ApiError::bad_request(format!("invalid until filter: {u}")))?),
-    };
-    let svc = service(ctx);
-    let candidates = svc.list()?;
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0u64;
-    for c in candidates {
-        if c.state.is_running() || svc.is_live(&c.id) {
-            continue;
-        }
-        let labels = c.config.labels.clone().unwrap_or_default();
-        if f.contains("label") && !f.match_labels("label", |k| labels.get(k).map(String::as_str)) {
-            continue;
-        }
-        if f.contains("label!") && !f.match_no_labels("label!", |k| labels.get(k).map(String::as_str)) {
-            continue;
-        }
-        if until.is_some_and(|t| c.created >= t) {
-            continue;
-        }
-        let size = svc.size_rw(&c.id);
-        if svc.remove(&c.id, RemoveOptions::default()).await.is_ok() {
-            reclaimed += size;
-            deleted.push(c.id);
-        }
-    }
-    let deleted = if deleted.is_empty() { Value::Null } else { json!(deleted) };
-    Ok(json(StatusCode::OK, &json!({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})))
-}
-
-/// `until` of prune filters: a unix timestamp, an RFC 3339 time, or a duration before now.
-fn parse_until(s: &str) -> Option<SystemTime> {
-    if let Some(t) = parse_unix_timestamp(s) {
-        return Some(t);
-    }
-    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
-        return Some(t);
-    }
-    humantime::parse_duration(s).ok().and_then(|d| SystemTime::now().checked_sub(d))
+    crate::routes::prune::containers(ctx).await
 }
 
 async fn changes(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {

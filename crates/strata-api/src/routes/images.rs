@@ -5,27 +5,23 @@
 //! load) are read from the request body as it arrives and applied while they stream; downloads
 //! (save) are written to the response as they are produced.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use strata_image::config::{empty_container_config, trim_config_for_1_50};
 use strata_image::store::{DeleteItem, Image, ListFilter};
 use strata_image::{ImageError, ImportOptions, LoadEvent, Reference};
 use tokio::sync::mpsc;
 
+use crate::blocking_io::{ChannelWriter, STREAM_DEPTH, body_reader, channel_body};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiRequest, Body, json, status, streaming};
+use crate::http::{ApiRequest, Body, json, status};
 use crate::router::Ctx;
 use crate::version::ApiVersion;
 
-/// Chunks in flight between a blocking producer or consumer and the connection.
-const STREAM_DEPTH: usize = 16;
-/// Bytes per chunk of a streamed download.
-const STREAM_CHUNK: usize = 1 << 20;
 /// Docker's zero time, for `LastTagTime` of never-tagged images.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -46,6 +42,7 @@ pub async fn route(
         (&Method::GET, ["get"]) => save(ctx, ctx.query.get_all("names").iter().map(|s| s.to_string()).collect()).await,
         (&Method::POST, ["load"]) => load(ctx, req).await,
         (&Method::POST, ["create"]) => create(ctx, req).await,
+        (&Method::POST, ["prune"]) => crate::routes::prune::images(ctx).await,
         (&Method::GET, [name @ .., "json"]) if !name.is_empty() => inspect(ctx, &name.join("/")).await,
         (&Method::GET, [name @ .., "history"]) if !name.is_empty() => history(ctx, &name.join("/")).await,
         (&Method::GET, [name @ .., "get"]) if !name.is_empty() => save(ctx, vec![name.join("/")]).await,
@@ -89,28 +86,28 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
     };
     let v = ctx.version;
     let images = blocking(ctx, move |s| s.list(&filter)).await?;
-    let body: Vec<Value> = images
-        .iter()
-        .map(|img| {
-            let (tags, digests) = repo_tags_for_list(img, v);
-            let mut o = json!({
-                "Containers": -1,
-                "Created": img.created,
-                "Id": img.id.to_string(),
-                "Labels": img.config.config.as_ref().and_then(|c| c.get("Labels")).cloned().unwrap_or(Value::Null),
-                "ParentId": img.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-                "RepoDigests": digests,
-                "RepoTags": tags,
-                "SharedSize": -1,
-                "Size": img.size,
-            });
-            if v < V1_44 {
-                o["VirtualSize"] = json!(img.size);
-            }
-            o
-        })
-        .collect();
+    let body: Vec<Value> = images.iter().map(|img| summary_json(img, v)).collect();
     Ok(json(StatusCode::OK, &body))
+}
+
+/// An image as `GET /images/json` lists it (`Containers` and `SharedSize` unknown: -1).
+pub(crate) fn summary_json(img: &Image, v: ApiVersion) -> Value {
+    let (tags, digests) = repo_tags_for_list(img, v);
+    let mut o = json!({
+        "Containers": -1,
+        "Created": img.created,
+        "Id": img.id.to_string(),
+        "Labels": img.config.config.as_ref().and_then(|c| c.get("Labels")).cloned().unwrap_or(Value::Null),
+        "ParentId": img.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        "RepoDigests": digests,
+        "RepoTags": tags,
+        "SharedSize": -1,
+        "Size": img.size,
+    });
+    if v < V1_44 {
+        o["VirtualSize"] = json!(img.size);
+    }
+    o
 }
 
 async fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Response<Body>> {
@@ -207,107 +204,6 @@ async fn delete(ctx: &Ctx, name: &str) -> ApiResult<Response<Body>> {
     Ok(json(StatusCode::OK, &body))
 }
 
-/// A blocking `Read` over a request body that an async task feeds.
-struct BodyReader {
-    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    current: Bytes,
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
-    }
-}
-
-/// Starts feeding the request body to a [`BodyReader`]. Frames are coalesced into chunks of
-/// [`STREAM_CHUNK`]: the client's frames are small, and one hand-over per frame would cost more
-/// thread wake-ups than the copy saves.
-fn body_reader(req: &mut ApiRequest) -> BodyReader {
-    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
-    if let Some(mut body) = req.take_body() {
-        tokio::spawn(async move {
-            let mut pending = bytes::BytesMut::with_capacity(STREAM_CHUNK);
-            loop {
-                let frame = body.frame().await;
-                let done = match frame {
-                    Some(Ok(f)) => {
-                        if let Ok(data) = f.into_data() {
-                            if pending.is_empty() && data.len() >= STREAM_CHUNK {
-                                if tx.send(Ok(data)).await.is_err() {
-                                    return;
-                                }
-                            } else {
-                                pending.extend_from_slice(&data);
-                            }
-                        }
-                        false
-                    }
-                    Some(Err(e)) => {
-                        let _ = tx.send(Err(std::io::Error::other(e))).await;
-                        return;
-                    }
-                    None => true,
-                };
-                if (done && !pending.is_empty()) || pending.len() >= STREAM_CHUNK {
-                    let chunk = pending.split().freeze();
-                    pending.reserve(STREAM_CHUNK);
-                    if tx.send(Ok(chunk)).await.is_err() {
-                        return;
-                    }
-                }
-                if done {
-                    return;
-                }
-            }
-        });
-    }
-    BodyReader { rx, current: Bytes::new() }
-}
-
-/// A blocking `Write` whose chunks become a streamed response body.
-struct ChannelWriter {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(STREAM_CHUNK)));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= STREAM_CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
-
-fn channel_body(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
-    streaming(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
-}
-
 fn json_stream_response(body: Body) -> Response<Body> {
     let mut resp = Response::new(body);
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -326,7 +222,7 @@ async fn save(ctx: &Ctx, names: Vec<String>) -> ApiResult<Response<Body>> {
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let engine = ctx.engine.clone();
     tokio::task::spawn_blocking(move || {
-        let mut w = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(STREAM_CHUNK) };
+        let mut w = ChannelWriter::new(tx.clone());
         let result = engine.images().save(&plan, &mut w).and_then(|()| w.flush().map_err(ImageError::from));
         if let Err(e) = result {
             tracing::warn!(error = %e, "image save failed mid-stream");

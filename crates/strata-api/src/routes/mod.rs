@@ -6,6 +6,7 @@ pub mod archive;
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod prune;
 pub mod system;
 pub mod volumes;
 

@@ -1,6 +1,6 @@
 //! `/_ping`, `/version`, `/info`: what every client asks first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use http::{HeaderValue, Method, Response, StatusCode};
@@ -32,7 +32,7 @@ const DF_TYPES_VERSION: crate::version::ApiVersion = crate::version::ApiVersion:
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct DiskUsageBody {
-    layers_size: i64,
+    layers_size: u64,
     images: Option<Vec<serde_json::Value>>,
     containers: Option<Vec<serde_json::Value>>,
     volumes: Option<Vec<crate::routes::volumes::VolumeBody>>,
@@ -41,8 +41,11 @@ struct DiskUsageBody {
     builder_size: Option<i64>,
 }
 
-/// `GET /system/df`. The volumes part is complete (sizes and reference counts); images and
-/// containers are empty until those services exist.
+/// `GET /system/df`: images (with their container counts and shared sizes), containers (with
+/// `SizeRw` and `SizeRootFs`), volumes (with `UsageData`), each part only when asked for
+/// (`type`, API ≥ 1.42). Image and layer figures are sums of sizes recorded when layers were
+/// applied; container and volume sizes come from the services' size caches (see
+/// ARCHITECTURE.md, "Disk usage").
 async fn disk_usage(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let typed = ctx.version >= DF_TYPES_VERSION;
     let types = if typed { ctx.query.get_all("type") } else { Vec::new() };
@@ -50,13 +53,73 @@ async fn disk_usage(ctx: &Ctx) -> ApiResult<Response<Body>> {
         return Err(ApiError::bad_request(format!("unknown object type: {bad}")));
     }
     let wants = |t: &str| types.is_empty() || types.contains(&t);
+    let (want_images, want_containers) = (wants("image"), wants("container"));
     let volumes = if wants("volume") { Some(crate::routes::volumes::disk_usage(ctx).await?) } else { None };
+    let svc = std::sync::Arc::clone(ctx.engine.containers());
+    let listed = if want_images || want_containers {
+        let svc = std::sync::Arc::clone(&svc);
+        tokio::task::spawn_blocking(move || {
+            let list = svc.list()?;
+            let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
+            let sizes = if want_containers { svc.layers().rw_sizes(&ids) } else { Vec::new() };
+            Ok::<_, strata_container::ContainerError>((list, sizes))
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let (list, sizes) = listed;
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for c in &list {
+        *counts.entry(c.image_id.clone()).or_default() += 1;
+    }
+    let (layers_size, images) = if want_images {
+        let engine = ctx.engine.clone();
+        let usage = tokio::task::spawn_blocking(move || engine.images().disk_usage(&counts))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
+        let v = ctx.version;
+        let images = usage
+            .images
+            .iter()
+            .map(|u| {
+                let mut o = crate::routes::images::summary_json(&u.image, v);
+                o["Containers"] = serde_json::json!(u.containers);
+                o["SharedSize"] = serde_json::json!(u.shared_size);
+                o
+            })
+            .collect();
+        (usage.layers_size, Some::<Vec<serde_json::Value>>(images))
+    } else {
+        (0, None)
+    };
+    let containers = want_containers.then(|| {
+        let now = std::time::SystemTime::now();
+        let image_sizes: HashMap<String, u64> =
+            images.iter().flatten().filter_map(|i| Some((i["Id"].as_str()?.to_owned(), i["Size"].as_u64()?))).collect();
+        list.iter()
+            .zip(&sizes)
+            .map(|(c, rw)| {
+                let mut o = crate::routes::containers::list_entry(ctx, c, false, now);
+                if *rw > 0 {
+                    o["SizeRw"] = serde_json::json!(rw);
+                }
+                let base = match image_sizes.get(&c.image_id) {
+                    Some(s) => *s,
+                    None => ctx.engine.images().resolve(&c.image_id).map(|i| i.size).unwrap_or(0),
+                };
+                o["SizeRootFs"] = serde_json::json!(rw + base);
+                o
+            })
+            .collect()
+    });
     let body = DiskUsageBody {
-        layers_size: 0,
-        images: wants("image").then(Vec::new),
-        containers: wants("container").then(Vec::new),
+        layers_size,
+        images,
+        containers,
         volumes,
-        build_cache: None,
+        build_cache: wants("build-cache").then(Vec::new),
         builder_size: (!typed).then_some(0),
     };
     Ok(json(StatusCode::OK, &body))

@@ -241,14 +241,22 @@ async fn remove(ctx: &Ctx, name: &str) -> ApiResult<Response<Body>> {
 struct PruneBody {
     volumes_deleted: Vec<String>,
     space_reclaimed: u64,
+    /// strata's extension: candidates left alone and why (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<serde_json::Value>,
 }
 
 /// `POST /volumes/prune`.
 async fn prune(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let filters = ctx.query.filters()?;
     let filter = strata_engine::volumes::prune_filter(&filters, ctx.version < PRUNE_ANONYMOUS_ONLY)?;
-    let report = blocking(ctx, move |v| v.prune(&filter)).await?;
-    Ok(json(StatusCode::OK, &PruneBody { volumes_deleted: report.deleted, space_reclaimed: report.space_reclaimed }))
+    let dry_run = ctx.query.bool(crate::routes::prune::DRY_RUN_PARAM);
+    let report = blocking(ctx, move |v| v.prune_with(&filter, dry_run)).await?;
+    let skipped = report.skipped.iter().map(|(id, why)| serde_json::json!({"Id": id, "Reason": why})).collect();
+    Ok(json(
+        StatusCode::OK,
+        &PruneBody { volumes_deleted: report.deleted, space_reclaimed: report.space_reclaimed, skipped },
+    ))
 }
 
 /// The volumes part of `/system/df`: local volumes without options, with `UsageData`.

@@ -73,7 +73,7 @@ pub enum ContainerCommand {
     /// Rename a container
     Rename(RenameArgs),
     /// Remove all stopped containers
-    Prune(PruneArgs),
+    Prune(crate::cmd::system_df::ContainerPruneArgs),
     /// Execute a command in a running container
     Exec(super::exec::ExecArgs),
     /// Copy files/folders between a container and the local filesystem
@@ -302,16 +302,6 @@ pub struct RenameArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct PruneArgs {
-    /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long = "filter")]
-    filter: Vec<String>,
-    /// Do not prompt for confirmation
-    #[arg(short = 'f', long)]
-    force: bool,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// Write to a file, instead of STDOUT
     #[arg(short = 'o', long)]
@@ -382,7 +372,7 @@ pub async fn run(client: &Client, command: ContainerCommand) -> anyhow::Result<E
         ContainerCommand::Ls(a) => ps(client, a).await,
         ContainerCommand::Inspect(a) => inspect(client, a).await,
         ContainerCommand::Rename(a) => rename(client, a).await,
-        ContainerCommand::Prune(a) => prune(client, a).await,
+        ContainerCommand::Prune(a) => crate::cmd::system_df::container_prune(client, a).await,
         ContainerCommand::Exec(a) => super::exec::exec(client, a).await,
         ContainerCommand::Cp(a) => super::cp::cp(client, a).await,
         ContainerCommand::Diff(a) => diff(client, a).await,
@@ -1463,50 +1453,6 @@ async fn rename(client: &Client, a: RenameArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-async fn prune(client: &Client, a: PruneArgs) -> anyhow::Result<ExitCode> {
-    let filters = match filters_json(&a.filter) {
-        Ok(f) => f,
-        Err(m) => {
-            eprintln!("{m}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    if !a.force {
-        let mut out = std::io::stdout().lock();
-        write!(out, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")?;
-        out.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y") {
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-    let report: Value = match client
-        .request(Method::POST, &format!("/containers/prune?filters={}", encode(&filters)), None, None)
-        .await
-    {
-        Ok(resp) => strata_client::decode(resp).await?,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let mut out = String::new();
-    let deleted: Vec<&str> =
-        report["ContainersDeleted"].as_array().map(|a| a.iter().map(text).collect()).unwrap_or_default();
-    if !deleted.is_empty() {
-        out.push_str("Deleted Containers:\n");
-        for id in deleted {
-            out.push_str(id);
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    out.push_str(&format!("Total reclaimed space: {}\n", human_size(report["SpaceReclaimed"].as_f64().unwrap_or(0.0))));
-    std::io::stdout().lock().write_all(out.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn diff(client: &Client, a: OneArgs) -> anyhow::Result<ExitCode> {

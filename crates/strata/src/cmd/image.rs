@@ -38,6 +38,8 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
+    /// Remove unused images
+    Prune(crate::cmd::system_df::ImagePruneArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,6 +154,7 @@ pub async fn run(client: &Client, cmd: ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Import(a) => import(client, a).await,
         ImageCommand::Load(a) => load(client, a).await,
         ImageCommand::Save(a) => save(client, a).await,
+        ImageCommand::Prune(a) => crate::cmd::system_df::image_prune(client, a).await,
     }
 }
 

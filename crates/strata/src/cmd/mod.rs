@@ -6,4 +6,5 @@ pub mod create;
 pub mod exec;
 pub mod image;
 pub mod system;
+pub mod system_df;
 pub mod volume;
