@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo.sh and scripts/test.sh: install what strata needs on a Debian machine.
 
 # Debian packages the daemon and the tests use, and the command that proves each is present.
@@ -10,6 +11,7 @@
 #   curl, jq        API calls in the demo and benchmarks
 #   docker-compose  compose v1 (1.29, python/docker-py) for the compose tests; the v2 plugin is
 #                   not packaged in Debian, PyPI or npm
+#   iproute2        ss, to find the process serving a socket (the demo stops only its own stratad)
 STRATA_DEPS=(
   "runc:runc"
   "busybox-static:/bin/busybox"
@@ -20,6 +22,7 @@ STRATA_DEPS=(
   "curl:curl"
   "jq:jq"
   "docker-compose:docker-compose"
+  "iproute2:ss"
 )
 
 have() {
