@@ -6,7 +6,8 @@
 //! - [`apply`] extracts a tar stream *confined* to a root directory: no name, `..`, absolute path
 //!   or symlink (even one the archive itself just created) can make a write land outside it
 //!   (see [`RootDir`] for the mechanism). It hashes the stream as it goes (the diff id) and records a
-//!   [`TarSplit`] so the exact stream can be rebuilt later with [`reassemble`].
+//!   [`TarSplit`] so the exact stream can be rebuilt later with [`reassemble`] — or skips both
+//!   where nobody needs them ([`StreamRecord::Skip`]).
 //! - [`pack`] writes a tree back out, deterministically, without following symlinks.
 //! - Both convert between OCI whiteouts and overlayfs whiteouts ([`WhiteoutMode`]).
 //! - [`decompress`] recognises gzip and zstd input; [`CompressWriter`] produces them.
@@ -28,7 +29,7 @@ mod root;
 mod tap;
 mod tarsplit;
 
-pub use apply::{ApplyOptions, ApplyReport, Ownership, WhiteoutMode, apply};
+pub use apply::{ApplyOptions, ApplyReport, Ownership, StreamRecord, WRITEBACK_MIN, WhiteoutMode, apply};
 pub use compress::{CompressWriter, Compression, Decompressed, decompress};
 pub use digest::Sha256Digest;
 pub use error::ArchiveError;

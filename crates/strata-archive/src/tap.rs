@@ -5,7 +5,8 @@
 //! raw bytes that are not file contents (headers, extension headers, padding, end blocks), which
 //! become the tar-split record. The apply loop shares the state through a `RefCell`: it tells the
 //! tap which byte range is about to be written to a file (not recorded) and takes the recorded
-//! bytes at each file boundary.
+//! bytes at each file boundary. When the caller records nothing, the tap only counts (the
+//! position and the budget still matter: they keep extension headers bounded and errors located).
 
 use std::cell::RefCell;
 use std::io::{self, Read};
@@ -15,7 +16,8 @@ use sha2::Digest;
 
 /// What the tap has seen so far.
 pub(crate) struct TapState {
-    hasher: sha2::Sha256,
+    /// `None` when nothing is recorded.
+    hasher: Option<sha2::Sha256>,
     /// Bytes read from the input so far.
     pos: u64,
     /// Stream range holding contents of a file that is extracted (and so not recorded).
@@ -28,8 +30,9 @@ pub(crate) struct TapState {
 }
 
 impl TapState {
-    pub(crate) fn new() -> TapState {
-        TapState { hasher: sha2::Sha256::new(), pos: 0, skip: 0..0, pending: Vec::new(), budget: None }
+    /// A tap that hashes and records (`record`), or only counts.
+    pub(crate) fn new(record: bool) -> TapState {
+        TapState { hasher: record.then(sha2::Sha256::new), pos: 0, skip: 0..0, pending: Vec::new(), budget: None }
     }
 
     pub(crate) fn pos(&self) -> u64 {
@@ -49,12 +52,18 @@ impl TapState {
         std::mem::take(&mut self.pending)
     }
 
-    pub(crate) fn finish(self) -> (sha2::Sha256, Vec<u8>, u64) {
+    pub(crate) fn finish(self) -> (Option<sha2::Sha256>, Vec<u8>, u64) {
         (self.hasher, self.pending, self.pos)
     }
 
     fn record(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.hasher.update(bytes);
+        let recording = match self.hasher.as_mut() {
+            Some(hasher) => {
+                hasher.update(bytes);
+                true
+            }
+            None => false,
+        };
         let start = self.pos;
         let end = start + bytes.len() as u64;
         let before_skip = start..end.min(self.skip.start);
@@ -62,9 +71,11 @@ impl TapState {
         let mut recorded = 0;
         for range in [before_skip, after_skip] {
             if range.start < range.end {
-                let from = usize::try_from(range.start - start).unwrap_or(usize::MAX);
-                let to = usize::try_from(range.end - start).unwrap_or(usize::MAX);
-                self.pending.extend_from_slice(&bytes[from..to]);
+                if recording {
+                    let from = usize::try_from(range.start - start).unwrap_or(usize::MAX);
+                    let to = usize::try_from(range.end - start).unwrap_or(usize::MAX);
+                    self.pending.extend_from_slice(&bytes[from..to]);
+                }
                 recorded += range.end - range.start;
             }
         }
@@ -104,7 +115,7 @@ mod tests {
 
     #[test]
     fn skipped_range_is_hashed_but_not_recorded() {
-        let state = RefCell::new(TapState::new());
+        let state = RefCell::new(TapState::new(true));
         let data: Vec<u8> = (0..100u8).collect();
         let mut tap = Tap::new(&data[..], &state);
         let mut buf = [0u8; 30];
@@ -117,16 +128,30 @@ mod tests {
         let mut want = data[..30].to_vec();
         want.extend_from_slice(&data[80..]);
         assert_eq!(pending, want);
-        assert_eq!(hasher.finalize(), sha2::Sha256::digest(&data));
+        assert_eq!(hasher.expect("hashed").finalize(), sha2::Sha256::digest(&data));
     }
 
     #[test]
     fn budget_stops_oversized_headers() {
-        let state = RefCell::new(TapState::new());
-        state.borrow_mut().set_budget(Some(10));
-        let data = [0u8; 11];
+        for record in [true, false] {
+            let state = RefCell::new(TapState::new(record));
+            state.borrow_mut().set_budget(Some(10));
+            let data = [0u8; 11];
+            let mut tap = Tap::new(&data[..], &state);
+            let mut buf = [0u8; 11];
+            assert!(tap.read_exact(&mut buf).is_err(), "record: {record}");
+        }
+    }
+
+    #[test]
+    fn without_recording_only_the_position_moves() {
+        let state = RefCell::new(TapState::new(false));
+        let data = [1u8; 64];
         let mut tap = Tap::new(&data[..], &state);
-        let mut buf = [0u8; 11];
-        assert!(tap.read_exact(&mut buf).is_err());
+        let mut rest = Vec::new();
+        tap.read_to_end(&mut rest).expect("read");
+        let (hasher, pending, pos) = state.into_inner().finish();
+        assert!(hasher.is_none() && pending.is_empty());
+        assert_eq!(pos, 64);
     }
 }

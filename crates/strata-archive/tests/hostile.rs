@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 
 use common::{CHAR, DIR, Raw, SYMLINK, Sandbox, TarWriter};
 use proptest::prelude::*;
-use strata_archive::{ApplyOptions, ArchiveError, Ownership, WhiteoutMode, apply};
+use strata_archive::{ApplyOptions, ArchiveError, Ownership, StreamRecord, WhiteoutMode, apply};
 
 /// How a case must end.
 #[derive(Debug)]
@@ -20,12 +20,15 @@ enum Expect {
     Fails(&'static str),
 }
 
-fn modes() -> [ApplyOptions; 3] {
-    [WhiteoutMode::Plain, WhiteoutMode::Overlay, WhiteoutMode::Delete].map(|whiteouts| ApplyOptions {
-        whiteouts,
-        ownership: Ownership::Keep,
-        ..ApplyOptions::default()
-    })
+/// Every whiteout mode, with and without the stream record.
+fn modes() -> Vec<ApplyOptions> {
+    let mut all = Vec::new();
+    for record in [StreamRecord::Keep, StreamRecord::Skip] {
+        for whiteouts in [WhiteoutMode::Plain, WhiteoutMode::Overlay, WhiteoutMode::Delete] {
+            all.push(ApplyOptions { whiteouts, ownership: Ownership::Keep, record, ..ApplyOptions::default() });
+        }
+    }
+    all
 }
 
 fn run(case: &str, archive: &[u8], expect: &Expect) {
@@ -39,13 +42,16 @@ fn run(case: &str, archive: &[u8], expect: &Expect) {
                 let message = e.to_string();
                 assert!(
                     message.contains(text),
-                    "{case} ({:?}): error {message:?} does not mention {text:?}",
-                    options.whiteouts
+                    "{case} ({:?}, {:?}): error {message:?} does not mention {text:?}",
+                    options.whiteouts,
+                    options.record
                 );
             }
-            (Expect::Confined(_), Err(e)) => panic!("{case} ({:?}): expected success, got {e}", options.whiteouts),
+            (Expect::Confined(_), Err(e)) => {
+                panic!("{case} ({:?}, {:?}): expected success, got {e}", options.whiteouts, options.record)
+            }
             (Expect::Fails(text), Ok(_)) => {
-                panic!("{case} ({:?}): expected an error mentioning {text:?}", options.whiteouts)
+                panic!("{case} ({:?}, {:?}): expected an error mentioning {text:?}", options.whiteouts, options.record)
             }
         }
     }
@@ -377,7 +383,7 @@ proptest! {
 
     /// Whatever the names and types, nothing lands outside the root.
     #[test]
-    fn random_archives_stay_inside(entries in prop::collection::vec(random_entry(), 1..12), mode in 0..3usize) {
+    fn random_archives_stay_inside(entries in prop::collection::vec(random_entry(), 1..12), mode in 0..6usize) {
         // Device nodes need root; without it, random archives are still checked with the rest.
         let entries: Vec<Raw> = if common::privileged("random_archives_stay_inside (device nodes)") {
             entries

@@ -117,7 +117,7 @@ fn round_trip_gives_identical_trees() {
     let ownership = if privileged { Ownership::FromArchive } else { Ownership::Keep };
     let report =
         apply(&archive[..], dst.path(), &ApplyOptions { ownership, ..ApplyOptions::default() }).expect("apply");
-    assert_eq!(report.diff_id.hex(), common::hex_sha256(&archive));
+    assert_eq!(report.diff_id.expect("diff id").hex(), common::hex_sha256(&archive));
     let (want, got) = (snapshot(src.path()), snapshot(dst.path()));
     assert_eq!(want.len(), got.len());
     for (path, node) in &want {
@@ -306,7 +306,11 @@ fn compressed_pack_applies() {
         let options = ApplyOptions { ownership: Ownership::Keep, ..ApplyOptions::default() };
         let report =
             apply(strata_archive::decompress(&compressed[..]).expect("sniff"), dst.path(), &options).expect("apply");
-        assert_eq!(report.diff_id.hex(), common::hex_sha256(&tar), "diff id is of the uncompressed stream");
+        assert_eq!(
+            report.diff_id.expect("diff id").hex(),
+            common::hex_sha256(&tar),
+            "diff id is of the uncompressed stream"
+        );
         let nodes: BTreeMap<PathBuf, Node> = snapshot(dst.path());
         assert_eq!(nodes.len(), 1);
     }

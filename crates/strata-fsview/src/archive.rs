@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
-use strata_archive::{ApplyOptions, Ownership, PackOptions, WhiteoutMode};
+use strata_archive::{ApplyOptions, Ownership, PackOptions, StreamRecord, WhiteoutMode};
 
 use crate::ViewError;
 use crate::gocompat::{self, go_base, go_file_mode};
@@ -332,6 +332,9 @@ pub fn extract<R: Read>(view: &ContainerView, path: &str, input: R, options: &Ex
         ownership: options.ownership(),
         no_overwrite_dir_non_dir: options.no_overwrite_dir_non_dir,
         sync: false,
+        writeback: false,
+        // `docker cp` keeps no layer identity.
+        record: StreamRecord::Skip,
     };
     let routes = routes_below(&open, &target.physical);
     if routes.is_empty() {

@@ -16,7 +16,9 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use strata_archive::{ApplyOptions, ArchiveError, Ownership, PackOptions, Segment, TarSplit, WhiteoutMode};
+use strata_archive::{
+    ApplyOptions, ArchiveError, Ownership, PackOptions, Segment, StreamRecord, TarSplit, WhiteoutMode,
+};
 
 use crate::id::{DiffId, Digest};
 
@@ -76,13 +78,18 @@ pub fn apply(input: impl Read, root: &Path, whiteouts: Whiteouts) -> Result<Appl
         ownership: Ownership::FromArchive,
         no_overwrite_dir_non_dir: false,
         sync: true,
+        writeback: false,
+        record: StreamRecord::Keep,
     };
     let report = strata_archive::apply(stream, root, &options)?;
-    let size = report.size + symlink_bytes(&report.tar_split);
+    let (Some(diff_id), Some(tar_split)) = (report.diff_id, report.tar_split) else {
+        unreachable!("apply records the diff id and the tar-split when asked to")
+    };
+    let size = report.size + symlink_bytes(&tar_split);
     Ok(Applied {
-        diff_id: Digest::from_sha256(&report.diff_id.0),
+        diff_id: Digest::from_sha256(&diff_id.0),
         size,
-        tar_split: report.tar_split.encode()?,
+        tar_split: tar_split.encode()?,
         tar_len: report.stream_len,
     })
 }

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::Digest;
-use strata_archive::{ApplyOptions, ArchiveError, CompressWriter, Ownership, PackOptions, WhiteoutMode};
+use strata_archive::{ApplyOptions, ArchiveError, CompressWriter, Ownership, PackOptions, StreamRecord, WhiteoutMode};
 use strata_backup::{FORMAT_VERSION, Manifest, frame};
 
 use crate::db::{self, Volume};
@@ -555,13 +555,17 @@ impl Volumes {
 }
 
 /// How imports and restores apply: owners from the archive, `.wh.` names as plain files,
-/// synced once at the end (a restore that reported success is on disk).
+/// synced once at the end (a restore that reported success is on disk) with large files sent to
+/// the disk as they complete, no diff id or tar-split (a volume's tar is never rebuilt; a
+/// restore checks its own sha256).
 fn apply_options() -> ApplyOptions {
     ApplyOptions {
         whiteouts: WhiteoutMode::Plain,
         ownership: Ownership::FromArchive,
         no_overwrite_dir_non_dir: false,
         sync: true,
+        writeback: true,
+        record: StreamRecord::Skip,
     }
 }
 
