@@ -64,8 +64,9 @@ struct Pending {
 }
 
 /// Copies the contents of directory `src` into the existing, empty directory `dst` (the
-/// attributes of `dst` itself are left to the caller).
-pub fn copy_tree(src: &Path, dst: &Path) -> Result<CopyReport, CopyError> {
+/// attributes of `dst` itself are left to the caller). `progress` gets the bytes of file
+/// contents copied so far, after each file.
+pub fn copy_tree(src: &Path, dst: &Path, progress: &mut dyn FnMut(u64)) -> Result<CopyReport, CopyError> {
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let src_fd = rustix::fs::open(src, dir_flags, Mode::empty()).map_err(err("open", src))?;
     let dst_fd = rustix::fs::open(dst, dir_flags, Mode::empty()).map_err(err("open", dst))?;
@@ -90,6 +91,7 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<CopyReport, CopyError> {
                 finish.push((rel, child.1));
                 stack.push(child.0);
             }
+            progress(copier.report.bytes);
         }
     }
     for (rel, stat) in finish.iter().rev() {

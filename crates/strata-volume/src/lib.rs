@@ -47,6 +47,7 @@
 //! [`Volumes::clone_volume`], and [`Volumes::backup`]/[`Volumes::restore`] (the
 //! `strata-backup` format, with writers paused through [`WriterFreeze`]) live in `transfer`.
 //! Whatever fills a volume is staged and made visible in one `rename` when it is complete.
+//! Import, restore and clone report their [`progress`] to a callback.
 //!
 //! # Modules
 //!
@@ -67,6 +68,7 @@ mod locks;
 pub mod mount;
 pub mod name;
 pub mod options;
+pub mod progress;
 mod prune;
 pub mod quota;
 mod reconcile;
@@ -79,6 +81,7 @@ pub use error::{Op, VolumeError};
 pub use filter::{ANONYMOUS_LABEL, LabelTerm, ListFilter, NamePattern, PruneFilter};
 pub use freeze::{FreezeGuard, NoWriters, WriterFreeze};
 pub use holders::{Prepared, add_reference_in, holders_in, release_holder_in, remove_reference_in};
+pub use progress::{Progress, ProgressFn, Stage};
 pub use prune::{PruneReport, VolumeUsage};
 pub use reconcile::RepairReport;
 pub use service::{CreateRequest, LOCAL_DRIVER, LOCAL_SCOPE, VOLUMES_DIR, Volumes, random_name};

@@ -229,7 +229,7 @@ fn clone_shares_blocks_on_a_reflink_filesystem() {
     let fifo = src.mountpoint.join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
     rustix::fs::setxattr(big.as_path(), "user.origin", b"test", rustix::fs::XattrFlags::empty()).expect("xattr");
-    let dst = volumes.clone_volume("src", "dst").expect("clone");
+    let dst = volumes.clone_volume("src", "dst", None).expect("clone");
     let copy = dst.mountpoint.join("big");
     assert_eq!(std::fs::read(&copy).expect("read").len(), 8 << 20);
     let extents = Command::new("filefrag").arg("-v").arg(&copy).output().expect("filefrag");

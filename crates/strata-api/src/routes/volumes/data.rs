@@ -75,7 +75,7 @@ pub async fn import(ctx: &Ctx, name: &str, req: &mut ApiRequest) -> ApiResult<Re
     blocking(ctx, move |v| v.check_fillable(false, &checked, force)).await?;
     let reader = body_reader(req);
     let name = name.to_owned();
-    let report = blocking(ctx, move |v| v.import(&name, reader, force)).await?;
+    let report = blocking(ctx, move |v| v.import(&name, reader, force, None, None)).await?;
     Ok(json(StatusCode::OK, &ImportBody { entries: report.entries, size: report.bytes }))
 }
 
@@ -85,7 +85,7 @@ pub async fn clone(ctx: &Ctx, name: &str) -> ApiResult<Response<Body>> {
         return Err(ApiError::bad_request("clone: the name of the new volume is missing (query parameter \"to\")"));
     };
     let name = name.to_owned();
-    let volume = blocking(ctx, move |v| v.clone_volume(&name, &to)).await?;
+    let volume = blocking(ctx, move |v| v.clone_volume(&name, &to, None)).await?;
     Ok(json(StatusCode::CREATED, &VolumeBody::new(volume)))
 }
 
@@ -119,7 +119,7 @@ pub async fn restore(ctx: &Ctx, req: &mut ApiRequest) -> ApiResult<Response<Body
         blocking(ctx, move |v| v.check_fillable(true, &checked, force)).await?;
     }
     let reader = body_reader(req);
-    let (volume, manifest, report) = blocking(ctx, move |v| v.restore(reader, name.as_deref(), force)).await?;
+    let (volume, manifest, report) = blocking(ctx, move |v| v.restore(reader, name.as_deref(), force, None)).await?;
     Ok(json(
         StatusCode::OK,
         &RestoreBody { volume: VolumeBody::new(volume), manifest, entries: report.entries, size: report.bytes },
