@@ -392,3 +392,151 @@ fn a_backup_pauses_the_volumes_writers_and_resumes_them() {
     d.docker(&["unpause", &held]).ok();
     d.docker(&["rm", "-f", &writer, &reader, &held, &other]).ok();
 }
+
+/// The JSON lines of a `?progress=1` answer.
+fn progress_lines(r: &strata_testkit::http::HttpResponse) -> Vec<serde_json::Value> {
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    r.text().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+/// The bytes of a backup as `POST /volumes/restore` takes them: the manifest frame, then the data.
+fn restore_body(data_file: &Path) -> Vec<u8> {
+    let manifest =
+        std::fs::read(data_file.to_str().expect("utf-8").replace(".tar.zst", ".manifest.json")).expect("manifest");
+    let manifest: strata_backup::Manifest = serde_json::from_slice(&manifest).expect("manifest json");
+    let mut body = strata_backup::frame::encode(&manifest);
+    body.extend_from_slice(&std::fs::read(data_file).expect("data"));
+    body
+}
+
+#[test]
+fn progress_lines_report_the_work_and_end_with_the_answer() {
+    if !strata_testkit::require_root("progress_lines_report_the_work_and_end_with_the_answer") {
+        return;
+    }
+    let d = Daemon::start();
+    let dest = tempfile::tempdir().expect("tempdir");
+    d.strata(&["volume", "create", "--label", "k=v", "src"]).ok();
+    populate(&data_dir(&d, "src"));
+    let data_file = PathBuf::from(d.strata(&["volume", "backup", "src", "--to", s(dest.path())]).ok().trim());
+    let stored = std::fs::metadata(&data_file).expect("stat").len();
+
+    // Restore: progress out of the stored length, a sync, then the usual answer as `aux`.
+    let body = restore_body(&data_file);
+    let r = d.http_raw("POST", "/volumes/restore?name=copy&progress=1", &[], Some(&body));
+    let lines = progress_lines(&r);
+    let restoring: Vec<&serde_json::Value> = lines.iter().filter(|l| l["status"] == "Restoring").collect();
+    assert!(!restoring.is_empty(), "{lines:?}");
+    assert!(restoring.iter().all(|l| l["progressDetail"]["total"] == stored && l["id"] == "copy"), "{lines:?}");
+    assert_eq!(restoring.last().expect("last")["progressDetail"]["current"], stored);
+    assert!(lines.iter().any(|l| l["status"] == "Syncing"), "{lines:?}");
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["status"], "Restored", "{lines:?}");
+    assert_eq!(last["aux"]["Volume"]["Name"], "copy");
+    assert_eq!(last["aux"]["Volume"]["Labels"]["k"], "v");
+    assert_eq!(last["aux"]["Manifest"]["StoredBytes"], stored);
+    assert_eq!(snapshot(&data_dir(&d, "copy")), snapshot(&data_dir(&d, "src")));
+    // Without the parameter the answer is the plain JSON object, as before.
+    let plain = d.http_raw("POST", "/volumes/restore?name=copy2", &[], Some(&body));
+    assert_eq!(plain.status, 200, "{}", plain.text());
+    assert_eq!(plain.json()["Volume"]["Name"], "copy2");
+
+    // Import: progress out of the request's Content-Length.
+    let tar = dest.path().join("src.tar");
+    d.strata(&["volume", "export", "src", "-o", s(&tar)]).ok();
+    let tar = std::fs::read(&tar).expect("read");
+    let r =
+        d.http_raw("POST", "/volumes/imported/import?progress=1", &[("Content-Type", "application/x-tar")], Some(&tar));
+    let lines = progress_lines(&r);
+    let importing: Vec<&serde_json::Value> = lines.iter().filter(|l| l["status"] == "Importing").collect();
+    assert!(!importing.is_empty(), "{lines:?}");
+    assert_eq!(
+        importing.last().expect("last")["progressDetail"],
+        serde_json::json!({"current": tar.len(), "total": tar.len()})
+    );
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["status"], "Imported", "{lines:?}");
+    assert_eq!(last["aux"]["Size"], 200_000 + 3 + 18);
+    assert_eq!(snapshot(&data_dir(&d, "imported")).split_off("a"), snapshot(&data_dir(&d, "src")).split_off("a"));
+
+    // Clone: progress out of the source's size; the new volume as `aux`.
+    let r = d.http("POST", "/volumes/src/clone?to=twin&progress=1");
+    let lines = progress_lines(&r);
+    let cloning: Vec<&serde_json::Value> = lines.iter().filter(|l| l["status"] == "Cloning").collect();
+    assert!(!cloning.is_empty(), "{lines:?}");
+    assert!(cloning.iter().all(|l| l["progressDetail"]["total"].as_u64().is_some_and(|t| t >= 200_000)), "{lines:?}");
+    let last = lines.last().expect("a final line");
+    assert_eq!((&last["status"], &last["aux"]["Name"]), (&"Cloned".into(), &"twin".into()), "{lines:?}");
+    assert_eq!(snapshot(&data_dir(&d, "twin")), snapshot(&data_dir(&d, "src")));
+
+    // What can be refused at once still is, with its status code.
+    let r = d.http_raw("POST", "/volumes/copy/import?progress=1", &[("Content-Type", "application/x-tar")], Some(&tar));
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(d.http("POST", "/volumes/src/clone?to=twin&progress=1").status, 409);
+    assert_eq!(d.http("POST", "/volumes/nosuch/clone?to=x&progress=1").status, 404);
+    let r = d.http_raw("POST", "/volumes/restore?name=copy&progress=1", &[], Some(&body));
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(trash_is_empty(&d));
+}
+
+#[test]
+fn an_error_mid_way_arrives_as_an_error_line_and_leaves_nothing() {
+    if !strata_testkit::require_root("an_error_mid_way_arrives_as_an_error_line_and_leaves_nothing") {
+        return;
+    }
+    let d = Daemon::start();
+    let dest = tempfile::tempdir().expect("tempdir");
+    d.strata(&["volume", "create", "v1"]).ok();
+    populate(&data_dir(&d, "v1"));
+    let data_file = PathBuf::from(d.strata(&["volume", "backup", "v1", "--to", s(dest.path())]).ok().trim());
+    let mut body = restore_body(&data_file);
+    let at = body.len() - 64;
+    body[at] ^= 0x10;
+    let before = snapshot(&data_dir(&d, "v1"));
+    for (path, what) in [
+        ("/volumes/restore?name=fresh&progress=1", "into a new volume"),
+        ("/volumes/restore?name=v1&force=1&progress=1", "over the volume"),
+    ] {
+        let lines = progress_lines(&d.http_raw("POST", path, &[], Some(&body)));
+        assert!(lines.iter().any(|l| l["status"] == "Restoring"), "{what}: {lines:?}");
+        let last = lines.last().expect("a final line");
+        let message = last["error"].as_str().unwrap_or_else(|| panic!("{what}: no error line: {lines:?}"));
+        assert!(message.contains("corrupt or truncated"), "{what}: {message}");
+        assert_eq!(last["errorDetail"]["message"], message);
+        assert_eq!(last["errorDetail"]["code"], 400);
+        assert!(!lines.iter().any(|l| l["status"] == "Restored" || l["status"] == "Syncing"), "{what}: {lines:?}");
+    }
+    assert_eq!(d.http("GET", "/volumes/fresh").status, 404, "a volume was left behind");
+    assert_eq!(snapshot(&data_dir(&d, "v1")), before, "the existing volume changed");
+
+    // An import whose archive turns hostile after some good entries.
+    let mut b = tar::Builder::new(Vec::new());
+    for i in 0..20 {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(50_000);
+        h.set_mode(0o644);
+        b.append_data(&mut h, format!("good/{i}"), &vec![1u8; 50_000][..]).expect("append");
+    }
+    let mut tar = b.into_inner().expect("tar");
+    tar.truncate(tar.len() - 1024); // drop the end-of-archive blocks
+    tar.extend_from_slice(&raw_entry("../../escaped", b"x"));
+    let r = d.http_raw("POST", "/volumes/evil/import?progress=1", &[("Content-Type", "application/x-tar")], Some(&tar));
+    let lines = progress_lines(&r);
+    let last = lines.last().expect("a final line");
+    assert!(last["error"].as_str().is_some_and(|m| m.contains("refused")), "{lines:?}");
+    assert_eq!(last["errorDetail"]["code"], 400);
+    assert_eq!(d.http("GET", "/volumes/evil").status, 404, "a failed import leaves no volume");
+    assert!(!d.root.join("escaped").exists());
+    assert!(trash_is_empty(&d), "staging left behind");
+
+    // The CLI shows such an error as it shows the daemon's other errors.
+    let mut data = std::fs::read(&data_file).expect("read");
+    let at = data.len() - 64;
+    data[at] ^= 0x10;
+    std::fs::write(&data_file, &data).expect("write");
+    let out = d.strata(&["volume", "restore", s(&data_file), "--name", "fresh"]);
+    out.fails_with(1, "corrupt or truncated");
+    assert!(out.stderr.starts_with("Error response from daemon: "), "{}", out.stderr);
+    assert_eq!(d.http("GET", "/volumes/fresh").status, 404);
+}
