@@ -120,6 +120,24 @@ impl Client {
         Ok(resp)
     }
 
+    /// [`Client::request`] with extra request headers (a `Content-Length` for a streamed body
+    /// of known length, say).
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        content_type: Option<&str>,
+        body: Option<Body>,
+        headers: &[(http::header::HeaderName, &str)],
+    ) -> Result<Response<Incoming>, ClientError> {
+        let path = format!("/v{}{}", self.version, path_and_query);
+        let resp = self.send_with(method, &path, content_type, body, headers).await?;
+        if resp.status().is_client_error() || resp.status().is_server_error() {
+            return Err(error_from(resp).await);
+        }
+        Ok(resp)
+    }
+
     /// `GET` and decode JSON.
     pub async fn get_json<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, ClientError> {
         let resp = self.request(Method::GET, path_and_query, None, None).await?;

@@ -5,6 +5,10 @@
 //! [`strata_backup`]: the data file is written as `.partial`, checked against the manifest that
 //! ends the daemon's stream (sha256 and length), then the manifest is written last — so an
 //! interrupted backup never looks complete.
+//!
+//! Import, restore and clone ask the daemon for JSON progress lines (`?progress=1`) and draw
+//! them as a bar on a terminal; export and backup count the bytes they receive. Off a terminal
+//! nothing is drawn and the commands print what they always printed.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -19,9 +23,10 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sha2::Digest;
 use strata_backup::{dir, frame, retention};
-use strata_client::{Client, encode};
+use strata_client::{Client, ClientError, encode};
 
 use super::s3::{self, S3Dest, S3Flags};
+use crate::progress::Bar;
 use crate::units::human_size;
 
 /// Size of the chunks read from files for uploads.
@@ -188,17 +193,22 @@ pub async fn export(client: &Client, a: ExportArgs) -> anyhow::Result<ExitCode> 
         None => (Box::new(std::io::stdout().lock()), None),
     };
     let mut body = resp.into_body();
+    let mut bar = Bar::new(&a.volume, "Exporting", None);
     let result: anyhow::Result<()> = async {
+        let mut total = 0u64;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| anyhow::anyhow!("export {}: the stream was cut: {e}", a.volume))?;
             if let Some(data) = frame.data_ref() {
                 out.write_all(data)?;
+                total += data.len() as u64;
+                bar.update("Exporting", total, None);
             }
         }
         out.flush()?;
         Ok(())
     }
     .await;
+    bar.clear();
     drop(out);
     match (result, tmp, &a.output) {
         (Ok(()), Some(tmp), Some(path)) => std::fs::rename(&tmp, path)?,
@@ -215,19 +225,78 @@ pub async fn import(client: &Client, a: ImportArgs) -> anyhow::Result<ExitCode> 
     if a.source == "-" && std::io::stdin().is_terminal() {
         bail!("requested import from stdin, but stdin is a terminal");
     }
+    // The length of a regular file goes along, so the daemon can report progress out of it.
+    let len = (a.source != "-")
+        .then(|| std::fs::metadata(&a.source).ok())
+        .flatten()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
     let body = upload(Vec::new(), Path::new(&a.source)).await?;
-    let force = if a.force { "?force=1" } else { "" };
-    let path = format!("/volumes/{}/import{force}", encode(&a.volume));
-    let resp = client.request(Method::POST, &path, Some("application/x-tar"), Some(body)).await?;
-    let _: Value = strata_client::decode(resp).await?;
+    let force = if a.force { "&force=1" } else { "" };
+    let path = format!("/volumes/{}/import?progress=1{force}", encode(&a.volume));
+    let len_header = len.map(|n| n.to_string());
+    let headers: Vec<(http::header::HeaderName, &str)> =
+        len_header.iter().map(|n| (http::header::CONTENT_LENGTH, n.as_str())).collect();
+    let resp = client.request_with(Method::POST, &path, Some("application/x-tar"), Some(body), &headers).await?;
+    let mut bar = Bar::new(&a.volume, "Importing", len);
+    follow_progress(resp, &mut bar).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn clone(client: &Client, a: CloneArgs) -> anyhow::Result<ExitCode> {
-    let path = format!("/volumes/{}/clone?to={}", encode(&a.source), encode(&a.target));
-    let v: Value = strata_client::decode(client.request(Method::POST, &path, None, None).await?).await?;
+    let path = format!("/volumes/{}/clone?to={}&progress=1", encode(&a.source), encode(&a.target));
+    let resp = client.request(Method::POST, &path, None, None).await?;
+    let mut bar = Bar::new(&a.target, "Cloning", None);
+    let v = follow_progress(resp, &mut bar).await?;
     println!("{}", v["Name"].as_str().unwrap_or(&a.target));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the daemon's JSON progress lines (`?progress=1`) into `bar` and returns the answer of
+/// the last line (its `aux`); an error line becomes the error the request would have had
+/// without progress.
+async fn follow_progress(resp: http::Response<hyper::body::Incoming>, bar: &mut Bar) -> anyhow::Result<Value> {
+    let mut body = resp.into_body();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut answer = None;
+    let mut failed = None;
+    let mut handle = |line: &[u8]| -> anyhow::Result<()> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let v: Value = serde_json::from_slice(line).context("the daemon sent a progress line that is not JSON")?;
+        if let Some(message) = v["error"].as_str() {
+            let status = v["errorDetail"]["code"]
+                .as_u64()
+                .and_then(|c| http::StatusCode::from_u16(u16::try_from(c).ok()?).ok())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            failed = Some(ClientError::Daemon { status, message: message.to_owned() });
+        } else if let Some(aux) = v.get("aux") {
+            answer = Some(aux.clone());
+        } else if let Some(stage) = v["status"].as_str() {
+            let detail = &v["progressDetail"];
+            match detail["current"].as_u64() {
+                Some(current) => bar.update(stage, current, detail["total"].as_u64()),
+                None => bar.status(stage),
+            }
+        }
+        Ok(())
+    };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| anyhow::anyhow!("the daemon's answer was cut: {e}"))?;
+        let Some(data) = frame.data_ref() else { continue };
+        pending.extend_from_slice(data);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            handle(&line)?;
+        }
+    }
+    handle(&pending)?;
+    bar.clear();
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    answer.ok_or_else(|| anyhow::anyhow!("the daemon's answer ended before the result"))
 }
 
 pub async fn backup(client: &Client, a: BackupArgs) -> anyhow::Result<ExitCode> {
@@ -367,12 +436,12 @@ async fn receive(
     let mut hasher = sha2::Sha256::new();
     let mut tail: Vec<u8> = Vec::with_capacity(2 * frame::MAX_FRAME);
     let mut total = 0u64;
-    let mut progress = Progress::new(name);
+    let mut bar = Bar::new(name, "Backing up", None);
     while let Some(f) = body.frame().await {
         let f = f.map_err(|e| anyhow::anyhow!("the daemon's stream was cut: {e}"))?;
         let Some(data) = f.data_ref() else { continue };
         total += data.len() as u64;
-        progress.update(total);
+        bar.update("Backing up", total, None);
         tail.extend_from_slice(data);
         if tail.len() > 2 * frame::MAX_FRAME {
             let cut = tail.len() - frame::MAX_FRAME;
@@ -381,7 +450,7 @@ async fn receive(
             tail.drain(..cut);
         }
     }
-    progress.done();
+    bar.clear();
     let (data_in_tail, manifest) = frame::split_trailing(&tail)?;
     hasher.update(&tail[..data_in_tail]);
     sink.write(&tail[..data_in_tail]).await?;
@@ -391,45 +460,6 @@ async fn receive(
         bail!("the data received does not match its manifest (sha256 {sha}, {data_len} bytes)");
     }
     Ok((manifest, data_len))
-}
-
-/// A one-line progress display on a terminal's stderr: bytes so far and the rate.
-struct Progress<'a> {
-    name: &'a str,
-    started: Instant,
-    last: Instant,
-    shown: bool,
-    enabled: bool,
-}
-
-/// How often the progress line is redrawn.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-
-impl<'a> Progress<'a> {
-    fn new(name: &'a str) -> Progress<'a> {
-        let now = Instant::now();
-        Progress { name, started: now, last: now, shown: false, enabled: std::io::stderr().is_terminal() }
-    }
-
-    fn update(&mut self, bytes: u64) {
-        if self.enabled && self.last.elapsed() >= PROGRESS_EVERY {
-            self.last = Instant::now();
-            self.shown = true;
-            eprint!(
-                "\r{}: {} stored ({})   ",
-                self.name,
-                human_size(bytes as f64),
-                rate(bytes, self.started.elapsed())
-            );
-        }
-    }
-
-    fn done(&mut self) {
-        if self.shown {
-            eprint!("\r\x1b[K");
-            self.shown = false;
-        }
-    }
 }
 
 fn now_secs() -> i64 {
@@ -453,13 +483,15 @@ pub async fn restore(client: &Client, a: RestoreArgs) -> anyhow::Result<ExitCode
     };
     // The target is always named, so the daemon can refuse (not empty, in use) before the
     // upload.
-    let mut q = vec![format!("name={}", encode(a.name.as_deref().unwrap_or(&volume)))];
+    let target = a.name.as_deref().unwrap_or(&volume);
+    let mut q = vec![format!("name={}", encode(target)), "progress=1".to_owned()];
     if a.force {
         q.push("force=1".to_owned());
     }
     let path = format!("/volumes/restore?{}", q.join("&"));
     let resp = client.request(Method::POST, &path, Some(BACKUP_MEDIA_TYPE), Some(body)).await?;
-    let answer: Value = strata_client::decode(resp).await?;
+    let mut bar = Bar::new(target, "Restoring", None);
+    let answer = follow_progress(resp, &mut bar).await?;
     let name = answer["Volume"]["Name"].as_str().unwrap_or("");
     println!("{name}");
     let bytes = answer["Size"].as_u64().unwrap_or(0);
