@@ -540,3 +540,26 @@ fn an_error_mid_way_arrives_as_an_error_line_and_leaves_nothing() {
     assert!(out.stderr.starts_with("Error response from daemon: "), "{}", out.stderr);
     assert_eq!(d.http("GET", "/volumes/fresh").status, 404);
 }
+
+#[test]
+fn backup_creates_a_missing_destination_directory_private() {
+    if !strata_testkit::require_root("backup_creates_a_missing_destination_directory_private") {
+        return;
+    }
+    let d = Daemon::start();
+    let work = tempfile::tempdir().expect("tempdir");
+    d.strata(&["volume", "create", "vol"]).ok();
+    std::fs::write(data_dir(&d, "vol").join("f"), b"data").expect("write");
+    let dest = work.path().join("nightly/2026");
+    let out = d.strata(&["volume", "backup", "vol", "--to", s(&dest)]);
+    let data_file = PathBuf::from(out.ok().trim());
+    assert!(data_file.starts_with(&dest) && data_file.is_file(), "{}", out.stdout);
+    assert_eq!(std::fs::metadata(&dest).expect("stat").mode() & 0o7777, 0o700);
+    assert_eq!(files_in(&dest).len(), 2);
+    // A destination that is a file stays an error.
+    let file = work.path().join("plain-file");
+    std::fs::write(&file, b"").expect("write");
+    d.strata(&["volume", "backup", "vol", "--to", s(&file)]).fails_with(1, "is not a directory");
+    d.strata(&["volume", "restore", s(&data_file), "--name", "back"]).ok();
+    assert_eq!(std::fs::read(data_dir(&d, "back").join("f")).expect("read"), b"data");
+}

@@ -31,6 +31,8 @@ use crate::units::human_size;
 
 /// Size of the chunks read from files for uploads.
 const UPLOAD_CHUNK: usize = 1 << 20;
+/// Mode of a backup directory `volume backup --to` creates.
+const BACKUP_DIR_MODE: u32 = 0o700;
 /// The media type of a backup stream (as the daemon names it).
 const BACKUP_MEDIA_TYPE: &str = "application/vnd.strata.volume-backup";
 
@@ -66,7 +68,7 @@ pub struct CloneArgs {
 pub struct BackupArgs {
     /// Volumes to back up
     volumes: Vec<String>,
-    /// Where to write the backups: a directory or s3://bucket/prefix
+    /// Where to write the backups: a directory (created, mode 0700, when missing) or s3://bucket/prefix
     #[arg(long = "to", value_name = "DEST")]
     to: String,
     /// Back up every volume
@@ -309,7 +311,7 @@ pub async fn backup(client: &Client, a: BackupArgs) -> anyhow::Result<ExitCode> 
     } else if names.is_empty() {
         bail!("'strata volume backup' requires at least 1 volume or --all");
     }
-    let dest = Dest::open(&a.to, &a.s3)?;
+    let dest = Dest::open_or_create(&a.to, &a.s3)?;
     let mut failed = false;
     for name in &names {
         match dest.backup(client, name, !a.no_pause).await {
@@ -354,6 +356,20 @@ impl Dest {
             bail!("backup destination {dest} is not a directory");
         }
         Ok(Dest::Dir(path))
+    }
+
+    /// Like [`Dest::open`], but a directory that does not exist yet is created (with its
+    /// missing parents), private to its owner (0700): backups hold all of a volume's data.
+    fn open_or_create(dest: &str, flags: &S3Flags) -> anyhow::Result<Dest> {
+        if !dest.starts_with("s3://") && !Path::new(dest).exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(BACKUP_DIR_MODE)
+                .create(dest)
+                .with_context(|| format!("create the backup directory {dest}"))?;
+        }
+        Dest::open(dest, flags)
     }
 
     /// Backs `name` up; returns where the data went.
