@@ -6,6 +6,11 @@
 //! Both walk paths that come from an image or a request, so neither follows a symlink: a
 //! destination reached through a symlink in the image is not copied (Docker would follow it
 //! inside the rootfs; refusing is the safe subset), and a subpath through a symlink is refused.
+//!
+//! The copy itself is the volume service's clone copier ([`strata_volume::copy`]): fd-relative
+//! and never following symlinks, it keeps owners, modes, times, xattrs, hardlinks, devices and
+//! FIFOs, as Docker's copy-up (containerd's `fs.CopyDir`) does, and clones blocks where the
+//! filesystem can.
 
 use std::fs;
 use std::io;
@@ -23,7 +28,8 @@ pub fn copy_up(rootfs: &Path, destination: &str, volume: &Path) -> io::Result<()
     if !md.is_dir() {
         return Ok(());
     }
-    copy_tree(&source, volume)?;
+    strata_volume::copy::copy_tree(&source, volume, &mut |_| {})
+        .map_err(|e| io::Error::new(e.source.kind(), e.to_string()))?;
     std::os::unix::fs::lchown(volume, Some(md.uid()), Some(md.gid()))?;
     fs::set_permissions(volume, fs::Permissions::from_mode(md.mode() & 0o7777))?;
     Ok(())
@@ -50,31 +56,6 @@ fn walk_no_symlinks(rootfs: &Path, path: &str) -> io::Result<Option<PathBuf>> {
     Ok(Some(p))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let src = entry.path();
-        let dst = to.join(entry.file_name());
-        let md = fs::symlink_metadata(&src)?;
-        let ft = md.file_type();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
-        } else if ft.is_dir() {
-            fs::create_dir(&dst)?;
-            copy_tree(&src, &dst)?;
-            fs::set_permissions(&dst, fs::Permissions::from_mode(md.mode() & 0o7777))?;
-        } else if ft.is_file() {
-            fs::copy(&src, &dst)?;
-            fs::set_permissions(&dst, fs::Permissions::from_mode(md.mode() & 0o7777))?;
-        } else {
-            // Devices, fifos and sockets are not copied into volumes.
-            continue;
-        }
-        std::os::unix::fs::lchown(&dst, Some(md.uid()), Some(md.gid()))?;
-    }
-    Ok(())
-}
-
 /// The directory `subpath` of the volume at `data`: relative, no `..`, no symlink on the way,
 /// and existing.
 pub fn resolve_subpath(data: &Path, subpath: &str) -> io::Result<PathBuf> {
@@ -96,11 +77,20 @@ mod tests {
         let rootfs = root.path().join("rootfs");
         fs::create_dir_all(rootfs.join("data/sub")).expect("mkdir");
         fs::write(rootfs.join("data/sub/f"), b"x").expect("write");
+        fs::set_permissions(rootfs.join("data/sub/f"), fs::Permissions::from_mode(0o4750)).expect("chmod");
+        fs::hard_link(rootfs.join("data/sub/f"), rootfs.join("data/f-again")).expect("link");
+        std::os::unix::fs::symlink("sub/f", rootfs.join("data/link")).expect("symlink");
         fs::set_permissions(rootfs.join("data"), fs::Permissions::from_mode(0o700)).expect("chmod");
         let vol = root.path().join("vol");
         fs::create_dir(&vol).expect("mkdir");
         copy_up(&rootfs, "/data", &vol).expect("copy");
         assert_eq!(fs::read(vol.join("sub/f")).expect("read"), b"x");
+        assert_eq!(fs::metadata(vol.join("sub/f")).expect("md").mode() & 0o7777, 0o4750);
+        assert_eq!(
+            fs::metadata(vol.join("f-again")).expect("md").ino(),
+            fs::metadata(vol.join("sub/f")).expect("md").ino()
+        );
+        assert_eq!(fs::read_link(vol.join("link")).expect("readlink"), Path::new("sub/f"));
         assert_eq!(fs::metadata(&vol).expect("md").mode() & 0o777, 0o700);
         fs::write(rootfs.join("data/new"), b"y").expect("write");
         copy_up(&rootfs, "/data", &vol).expect("copy again");

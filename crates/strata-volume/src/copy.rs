@@ -1,5 +1,5 @@
-//! Copying one volume's tree into another (`volume clone`), sharing blocks where the
-//! filesystem can.
+//! Copying one directory tree into another, sharing blocks where the filesystem can: `volume
+//! clone`, and the container service's copy-up of an image directory into an empty volume.
 //!
 //! Each regular file is first cloned with the `FICLONE` ioctl (a reflink: btrfs, xfs with
 //! reflink, bcachefs — the copy takes no space and almost no time); where the filesystem cannot,
@@ -232,7 +232,14 @@ impl Copier {
                 Err(e) if e.raw_os_error() == Some(Errno::NODATA.raw_os_error()) => continue,
                 Err(e) => return Err(e),
             };
-            rustix::fs::fsetxattr(dst, key.as_c_str(), &value, rustix::fs::XattrFlags::empty())?;
+            match rustix::fs::fsetxattr(dst, key.as_c_str(), &value, rustix::fs::XattrFlags::empty()) {
+                // The destination's filesystem has no such xattrs (an image's user.* xattrs
+                // copied up into a volume elsewhere): the copy is still the data.
+                Err(Errno::NOTSUP) if !key.as_bytes().starts_with(b"security.") => {
+                    tracing::debug!(xattr = %key.to_string_lossy(), "xattr not supported by the destination, skipped");
+                }
+                other => other?,
+            }
         }
         Ok(())
     }

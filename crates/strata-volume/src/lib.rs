@@ -56,7 +56,7 @@
 //! [`Volumes`].
 
 mod active;
-mod copy;
+pub mod copy;
 pub mod crash;
 mod db;
 mod error;
