@@ -40,8 +40,9 @@
 #                             use that running Docker instead of starting one (its restart is
 #                             then not measured; everything made there is named bsuite_* and
 #                             removed, prunes are label-filtered)
-#   BENCH_FS=loop|dir         loop (default): a fresh journaled ext4 of FS_GB (16) in a sparse file
-#                             under BENCH_DIR holds both data-roots and every work file; dir: plain
+#   BENCH_FS=loop|dir         loop (default): a fresh journaled ext4 of FS_GB (8; a default run
+#                             peaks near 3 GB) in a file allocated under BENCH_DIR, on a loop device
+#                             with direct I/O, holds both data-roots and every work file; dir: plain
 #                             directories under BENCH_DIR (on this VM: ext4 without a journal, where
 #                             creating files is several times slower for minutes after mass
 #                             deletions, which makes section order matter)
@@ -76,7 +77,7 @@ RESTART_REPS=${RESTART_REPS:-3}
 SECTIONS=${SECTIONS:-"host run io containers df commit image backup volumes"}
 CMD_TIMEOUT=${CMD_TIMEOUT:-300}
 BENCH_FS=${BENCH_FS:-loop}
-FS_GB=${FS_GB:-16}
+FS_GB=${FS_GB:-8}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/strata-bench}
 OUT_DIR=${OUT_DIR:-bench/results}
 STRATAD=${STRATAD:-$REPO/target/release/stratad}
@@ -295,17 +296,176 @@ teardown() {
   return 0
 }
 REPORTED=0
+# The script's own stdout and stderr, for on_exit: a signal's trap may run inside a function whose
+# output t_ms sends to a file.
+exec 3>&1 4>&2
 on_exit() {
   local rc=$?
   trap - EXIT INT TERM HUP
+  exec 1>&3 2>&4
   if [ "$REPORTED" = 0 ] && [ -n "${SMP[*]:-}" ]; then
     log "interrupted: writing what was measured"
-    INCOMPLETE=1 report >/dev/null 2>&1
+    INCOMPLETE=1 report >/dev/null && log "partial results: $OUT and $SVG"
   fi
   log "cleaning up"
   teardown
   exit "$rc"
 }
+
+# ---- the report (defined before any section runs: an interrupted run writes what it has)
+# The rows: KEY|BETTER|LABEL, or "#TITLE" for a section. BETTER is lower/higher, or "host" for a
+# physical reference measured on the host alone.
+rows() {
+  local n
+  echo "#Containers"
+  echo "run_p50|lower|\`docker run --rm busybox true\`, p50 of $N_RUN (ms)"
+  echo "run_p95|lower|\`docker run --rm busybox true\`, p95 of $N_RUN (ms)"
+  echo "start_rate|higher|\`docker run -d\` of $N_CT containers that keep running (containers/s)"
+  echo "ps_cli|lower|\`docker ps -a\` with $N_CT running (ms)"
+  echo "ps_api|lower|\`GET /containers/json?all=1\` with $N_CT running (ms)"
+  echo "rm_rate|higher|\`docker rm -f\` of the $N_CT in one command (containers/s)"
+  echo "#Memory"
+  echo "rss_idle|lower|daemon RSS, idle (MB)"
+  echo "rss_loaded|lower|daemon RSS, $N_CT running containers (MB)"
+  echo "engine_rss_idle|lower|engine RSS¹, idle (MB)"
+  echo "engine_rss_loaded|lower|engine RSS¹, $N_CT running containers (MB)"
+  echo "rss_vols|lower|daemon RSS, ${VOL_LEVELS##* } volumes (MB)"
+  echo "#Volumes"
+  for n in $VOL_LEVELS; do
+    [ "$n" -gt 0 ] && echo "vol_bulk_$n|higher|API volume create, $VOL_PAR keep-alive clients, up to $n (volumes/s)"
+    echo "vol_create_cli_$n|lower|\`docker volume create\`, $n present (ms)"
+    echo "vol_inspect_cli_$n|lower|\`docker volume inspect\`, $n present (ms)"
+    echo "vol_ls_cli_$n|lower|\`docker volume ls\`, $n present (ms)"
+    echo "vol_rm_cli_$n|lower|\`docker volume rm\`, $n present (ms)"
+    echo "vol_prune_cli_$n|lower|\`docker volume prune\` of $PRUNE_N (label filter), $n present (ms)"
+    echo "vol_create_api_$n|lower|\`POST /volumes/create\`, $n present (ms)"
+    echo "vol_inspect_api_$n|lower|\`GET /volumes/NAME\`, $n present (ms)"
+    echo "vol_ls_api_$n|lower|\`GET /volumes\`, $n present (ms)"
+    echo "vol_rm_api_$n|lower|\`DELETE /volumes/NAME\`, $n present (ms)"
+    echo "vol_prune_api_$n|lower|\`POST /volumes/prune\` of $PRUNE_N (label filter), $n present (ms)"
+  done
+  n=${VOL_LEVELS##* }
+  echo "restart_ready|lower|restart with $n volumes: start until \`docker version\` answers (ms)"
+  echo "restart_first|lower|the first of those restarts, after all the containers this run made (ms)"
+  echo "restart_listed|lower|restart with $n volumes: start until \`GET /volumes\` lists all (ms)"
+  echo "vol_prune_all|lower|\`docker volume prune\` of the $n (s)"
+  echo "#Disk usage: $DF_CT containers, $((DF_CT * 4)) volumes with $((DF_FILES + 1)) files each"
+  echo "df_cold|lower|first \`docker system df\` (ms)"
+  echo "df_cli|lower|\`docker system df\` (ms)"
+  echo "dfv_cli|lower|\`docker system df -v\` (ms)"
+  echo "df_api|lower|\`GET /system/df\` (ms)"
+  echo "ps_size_api|lower|\`GET /containers/json?all=1&size=1\` (ms)"
+  echo "#Layers: $COMMIT_FILES files of $COMMIT_KB KiB written in a container"
+  echo "layer_write|lower|\`docker run\` writing them (s)"
+  echo "commit|lower|\`docker commit\` (ms)"
+  echo "diff_cli|lower|\`docker diff\` (ms)"
+  echo "diff_api|lower|\`GET /containers/ID/changes\` (ms)"
+  echo "#Images: a ${IMG_MB} MiB rootfs tar, $IMG_FILES files"
+  echo "img_import|higher|\`docker import\` (MB/s)"
+  echo "img_save|higher|\`docker save -o\` (MB/s)"
+  echo "img_load|higher|\`docker load -i\` (MB/s)"
+  echo "img_rmi|lower|\`docker rmi\` of the imported image (ms)"
+  echo "#Writes: dd ${IO_MB} MiB conv=fsync inside a container; host column: the same dd on the host"
+  echo "io_layer|higher|to the container's writable layer (MB/s)"
+  echo "io_volume|higher|to a named volume (MB/s)"
+  echo "io_bind|higher|to a bind mount (MB/s)"
+  echo "io_tmpfs|higher|to a tmpfs (MB/s)"
+  echo "#Backup and restore: ${BK_MB} MiB in ${BK_ENTRIES:-NA} entries (times include a sync)"
+  echo "guide_backup|lower|the guide's backup, \`run --rm … tar czf\` (s)"
+  echo "guide_restore|lower|the guide's restore, \`run --rm … tar xzf\` into a new volume (s)"
+  echo "size_guide|lower|the guide's .tar.gz (MB)"
+  echo "native_backup|lower|\`strata volume backup\` (strata) vs the guide's backup on Docker (s)"
+  echo "native_restore|lower|\`strata volume restore\` (strata) vs the guide's restore on Docker (s)"
+  echo "size_native|lower|strata's .tar.zst vs the guide's .tar.gz on Docker (MB)"
+  echo "#Physical references: the host alone, same filesystem"
+  echo "host_tar_x|host|\`tar -x\` of the image tar (MB/s)"
+  echo "host_tar_x_sync|host|\`tar -x\` of the image tar, then syncfs (MB/s)"
+  echo "host_sha256|host|\`sha256sum\` of the image tar (MB/s)"
+  echo "io_host|host|\`dd bs=1M count=$IO_MB conv=fsync\` (MB/s)"
+  echo "host_zstd|host|\`tar -c | zstd -T0 -3\` of the backup data, synced (s)"
+  echo "host_zstd_size|host|its .tar.zst (MB)"
+  echo "host_unzstd|host|\`zstd -dc | tar -x\` of it, synced (s)"
+  echo "host_gzip|host|\`tar czf\` of the backup data (s)"
+}
+# where a row takes its Docker or host column from another key
+declare -A DOCKER_FROM=([native_backup]=guide_backup [native_restore]=guide_restore [size_native]=size_guide)
+declare -A HOST_FROM=([io_layer]=io_host [io_volume]=io_host [io_bind]=io_host [img_import]=host_tar_x_sync [img_load]=host_tar_x_sync
+  [native_backup]=host_zstd [native_restore]=host_unzstd [size_native]=host_zstd_size [guide_backup]=host_gzip)
+value() { # KEY ENGINE: the value set, else the median of the samples; 3 significant figures
+  local v=${VAL[$1|$2]:-}
+  # shellcheck disable=SC2086
+  [ -n "$v" ] || v=$(median ${SMP[$1|$2]:-})
+  awk -v v="$v" 'BEGIN { if (v == "NA" || v == "") { print "NA"; exit }
+    a = (v < 0) ? -v : v
+    if (a >= 100) printf "%.0f\n", v; else if (a >= 10) printf "%.1f\n", v; else if (a >= 1) printf "%.2f\n", v; else printf "%.3f\n", v }'
+}
+report() {
+  local line key better label sv dv hv ratio pending=""
+  LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+  {
+    echo "# bench/run.sh ${STAMP}${INCOMPLETE:+ — INCOMPLETE (interrupted)}: strata against ${D_COL}, medians"
+    echo "# machine: $(hostname), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null)"
+    echo "# load average: $LOAD_START at the start, $LOAD_END at the end; run took $(elapsed_s) s"
+    echo "# work and data-roots on $FS_DESC"
+    echo "# strata: $S_VERSION, storage $(dk strata info --format '{{.Driver}}' 2>/dev/null)"
+    if [[ " ${ENG[*]} " == *" docker "* ]]; then
+      echo "# docker: dockerd $D_VERSION (API ${APIV[docker]:-?}) $([ "$OWN_DOCKER" = 1 ] && echo "private, started by the suite" || echo "at $REF"), storage $(dk docker info --format '{{.Driver}}' 2>/dev/null); CLI $("$DOCKER" --version | cut -d, -f1)"
+    fi
+    echo "# sizes: N_RUN=$N_RUN N_CT=$N_CT DF_CT=$DF_CT DF_FILES=$DF_FILES COMMIT_REPS=$COMMIT_REPS COMMIT_FILES=$COMMIT_FILES COMMIT_KB=$COMMIT_KB"
+    echo "#        IMG_MB=$IMG_MB IMG_REPS=$IMG_REPS IO_MB=$IO_MB IO_REPS=$IO_REPS BK_MB=$BK_MB BK_REPS=$BK_REPS REPS=$REPS"
+    echo "#        VOL_LEVELS=\"$VOL_LEVELS\" VOL_REPS=$VOL_REPS VOL_PAR=$VOL_PAR PRUNE_N=$PRUNE_N RESTART_REPS=$RESTART_REPS"
+    echo "# ratio = strata / Docker; \"better\" says which way is better; MB = 10^6 bytes"
+    echo
+    echo "| metric | strata | $D_COL | strata/Docker | better | host |"
+    echo "|---|---:|---:|---:|---|---:|"
+    while IFS= read -r line; do
+      if [[ $line == \#* ]]; then pending="| **${line#\#}** | | | | | |"; continue; fi
+      IFS='|' read -r key better label <<<"$line"
+      if [ "$better" = host ]; then
+        sv=""; dv=""; ratio=""; hv=$(value "$key" host)
+        [ "$hv" = NA ] && continue
+        better="—"
+      else
+        sv=$(value "$key" strata)
+        dv=$(value "${DOCKER_FROM[$key]:-$key}" docker)
+        hv=""
+        [ -n "${HOST_FROM[$key]:-}" ] && hv=$(value "${HOST_FROM[$key]}" host)
+        [ "$hv" = NA ] && hv=""
+        [ "$sv" = NA ] && [ "$dv" = NA ] && continue
+        ratio=$(awk -v a="$sv" -v b="$dv" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) { print "NA"; exit }
+          r = a / b; if (r < 0.1) printf "%.3f\n", r; else printf "%.2f\n", r }')
+      fi
+      [ -n "$pending" ] && { echo "$pending"; pending=""; }
+      echo "| $label | $sv | $dv | $ratio | $better | $hv |"
+    done < <(rows)
+    echo
+    echo "¹ engine RSS: stratad alone (no shim, no containerd: it is the containers' subreaper); dockerd +"
+    echo "  containerd + one containerd-shim-runc-v2 per running container. Their own processes are not counted."
+    sv=$(value native_backup strata)
+    if [ "$sv" != NA ]; then
+      awk -v n="$sv" -v gs="$(value guide_backup strata)" -v gd="$(value guide_backup docker)" \
+        -v rn="$(value native_restore strata)" -v rs="$(value guide_restore strata)" -v rd="$(value guide_restore docker)" '
+        function x(a, b) { return (a == "NA" || b == "NA" || a + 0 == 0) ? "NA" : sprintf("%.1fx", b / a) }
+        BEGIN {
+          printf "\n`strata volume backup` is %s as fast as the guide'"'"'s method on strata, %s as fast as on Docker;\n", x(n, gs), x(n, gd)
+          printf "`strata volume restore` is %s as fast as the guide'"'"'s restore on strata, %s as fast as on Docker.\n", x(rn, rs), x(rn, rd)
+        }'
+    fi
+    echo
+    if [ -s "$ERRS" ]; then
+      echo "## Failures and wrong results ($(grep -c '^- ' "$ERRS"))"
+      echo
+      cat "$ERRS"
+      echo
+    fi
+    echo "## Samples (ms unless the metric says otherwise)"
+    echo
+    for key in "${!SMP[@]}"; do echo "    ${key/|/ } ${SMP[$key]}"; done | sort
+  } >"$OUT"
+  REPORTED=1
+  bench/chart.sh "$OUT" "$SVG" >/dev/null
+}
+
 
 teardown || die "could not clean up an earlier run under $BENCH_DIR"
 trap on_exit EXIT
@@ -315,8 +475,9 @@ trap 'exit 130' INT TERM HUP
 mkdir -p "$BENCH_DIR" "$OUT_DIR"
 : >"$ERRS"
 if [ "$BENCH_FS" = loop ]; then
+  # the image is allocated in full: leave 4 GB to the other users of the disk
   avail=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print int($4 / 1048576) }')
-  [ "$avail" -gt $((FS_GB / 2 + 2)) ] || die "only ${avail} GB free under $BENCH_DIR (FS_GB=$FS_GB)"
+  [ "$avail" -ge $((FS_GB + 4)) ] || die "only ${avail} GB free under $BENCH_DIR: FS_GB=$FS_GB needs $((FS_GB + 4)) (a default run peaks near 3 GB)"
   # allocated up front (no block of the image is allocated on the host while an engine writes),
   # inode tables and journal written by mkfs (no lazy-init thread writes during the run)
   fallocate -l "${FS_GB}G" "$BENCH_DIR/fs.img" 2>/dev/null || truncate -s "${FS_GB}G" "$BENCH_DIR/fs.img"
@@ -353,7 +514,7 @@ for e in "${ENG[@]}"; do
   [ "$(printf '%s\n%s\n' 1.42 "${APIV[$e]}" | sort -V | head -n 1)" = 1.42 ] && PRUNE_ALL[$e]=--all
 done
 S_VERSION="$("$STRATAD" --version 2>/dev/null) at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo "+uncommitted changes")"
-D_VERSION=NA
+D_VERSION="(not run)"
 [[ " ${ENG[*]} " == *" docker "* ]] && D_VERSION=$(dk docker version --format '{{.Server.Version}}')
 D_COL="Docker ${D_VERSION}"
 
@@ -399,6 +560,7 @@ make_img_tar() {
   done
   tar --numeric-owner -C "$r" -cf "$W/img.tar" .
   IMG_FILES=$(find "$r/data" -type f | wc -l)
+  rm -rf "$r"
 }
 IMG_FILES=NA
 
@@ -824,158 +986,6 @@ if want volumes; then
 fi
 
 # ======================================================================== report
-# The rows: KEY|BETTER|LABEL, or "#TITLE" for a section. BETTER is lower/higher, or "host" for a
-# physical reference measured on the host alone.
-rows() {
-  local n
-  echo "#Containers"
-  echo "run_p50|lower|\`docker run --rm busybox true\`, p50 of $N_RUN (ms)"
-  echo "run_p95|lower|\`docker run --rm busybox true\`, p95 of $N_RUN (ms)"
-  echo "start_rate|higher|\`docker run -d\` of $N_CT containers that keep running (containers/s)"
-  echo "ps_cli|lower|\`docker ps -a\` with $N_CT running (ms)"
-  echo "ps_api|lower|\`GET /containers/json?all=1\` with $N_CT running (ms)"
-  echo "rm_rate|higher|\`docker rm -f\` of the $N_CT in one command (containers/s)"
-  echo "#Memory"
-  echo "rss_idle|lower|daemon RSS, idle (MB)"
-  echo "rss_loaded|lower|daemon RSS, $N_CT running containers (MB)"
-  echo "engine_rss_idle|lower|engine RSS¹, idle (MB)"
-  echo "engine_rss_loaded|lower|engine RSS¹, $N_CT running containers (MB)"
-  echo "rss_vols|lower|daemon RSS, ${VOL_LEVELS##* } volumes (MB)"
-  echo "#Volumes"
-  for n in $VOL_LEVELS; do
-    [ "$n" -gt 0 ] && echo "vol_bulk_$n|higher|API volume create, $VOL_PAR keep-alive clients, up to $n (volumes/s)"
-    echo "vol_create_cli_$n|lower|\`docker volume create\`, $n present (ms)"
-    echo "vol_inspect_cli_$n|lower|\`docker volume inspect\`, $n present (ms)"
-    echo "vol_ls_cli_$n|lower|\`docker volume ls\`, $n present (ms)"
-    echo "vol_rm_cli_$n|lower|\`docker volume rm\`, $n present (ms)"
-    echo "vol_prune_cli_$n|lower|\`docker volume prune\` of $PRUNE_N (label filter), $n present (ms)"
-    echo "vol_create_api_$n|lower|\`POST /volumes/create\`, $n present (ms)"
-    echo "vol_inspect_api_$n|lower|\`GET /volumes/NAME\`, $n present (ms)"
-    echo "vol_ls_api_$n|lower|\`GET /volumes\`, $n present (ms)"
-    echo "vol_rm_api_$n|lower|\`DELETE /volumes/NAME\`, $n present (ms)"
-    echo "vol_prune_api_$n|lower|\`POST /volumes/prune\` of $PRUNE_N (label filter), $n present (ms)"
-  done
-  n=${VOL_LEVELS##* }
-  echo "restart_ready|lower|restart with $n volumes: start until \`docker version\` answers (ms)"
-  echo "restart_first|lower|the first of those restarts, after all the containers this run made (ms)"
-  echo "restart_listed|lower|restart with $n volumes: start until \`GET /volumes\` lists all (ms)"
-  echo "vol_prune_all|lower|\`docker volume prune\` of the $n (s)"
-  echo "#Disk usage: $DF_CT containers, $((DF_CT * 4)) volumes with $((DF_FILES + 1)) files each"
-  echo "df_cold|lower|first \`docker system df\` (ms)"
-  echo "df_cli|lower|\`docker system df\` (ms)"
-  echo "dfv_cli|lower|\`docker system df -v\` (ms)"
-  echo "df_api|lower|\`GET /system/df\` (ms)"
-  echo "ps_size_api|lower|\`GET /containers/json?all=1&size=1\` (ms)"
-  echo "#Layers: $COMMIT_FILES files of $COMMIT_KB KiB written in a container"
-  echo "layer_write|lower|\`docker run\` writing them (s)"
-  echo "commit|lower|\`docker commit\` (ms)"
-  echo "diff_cli|lower|\`docker diff\` (ms)"
-  echo "diff_api|lower|\`GET /containers/ID/changes\` (ms)"
-  echo "#Images: a ${IMG_MB} MiB rootfs tar, $IMG_FILES files"
-  echo "img_import|higher|\`docker import\` (MB/s)"
-  echo "img_save|higher|\`docker save -o\` (MB/s)"
-  echo "img_load|higher|\`docker load -i\` (MB/s)"
-  echo "img_rmi|lower|\`docker rmi\` of the imported image (ms)"
-  echo "#Writes: dd ${IO_MB} MiB conv=fsync inside a container; host column: the same dd on the host"
-  echo "io_layer|higher|to the container's writable layer (MB/s)"
-  echo "io_volume|higher|to a named volume (MB/s)"
-  echo "io_bind|higher|to a bind mount (MB/s)"
-  echo "io_tmpfs|higher|to a tmpfs (MB/s)"
-  echo "#Backup and restore: ${BK_MB} MiB in ${BK_ENTRIES:-NA} entries (times include a sync)"
-  echo "guide_backup|lower|the guide's backup, \`run --rm … tar czf\` (s)"
-  echo "guide_restore|lower|the guide's restore, \`run --rm … tar xzf\` into a new volume (s)"
-  echo "size_guide|lower|the guide's .tar.gz (MB)"
-  echo "native_backup|lower|\`strata volume backup\` (strata) vs the guide's backup on Docker (s)"
-  echo "native_restore|lower|\`strata volume restore\` (strata) vs the guide's restore on Docker (s)"
-  echo "size_native|lower|strata's .tar.zst vs the guide's .tar.gz on Docker (MB)"
-  echo "#Physical references: the host alone, same filesystem"
-  echo "host_tar_x|host|\`tar -x\` of the image tar (MB/s)"
-  echo "host_tar_x_sync|host|\`tar -x\` of the image tar, then syncfs (MB/s)"
-  echo "host_sha256|host|\`sha256sum\` of the image tar (MB/s)"
-  echo "io_host|host|\`dd bs=1M count=$IO_MB conv=fsync\` (MB/s)"
-  echo "host_zstd|host|\`tar -c | zstd -T0 -3\` of the backup data, synced (s)"
-  echo "host_zstd_size|host|its .tar.zst (MB)"
-  echo "host_unzstd|host|\`zstd -dc | tar -x\` of it, synced (s)"
-  echo "host_gzip|host|\`tar czf\` of the backup data (s)"
-}
-# where a row takes its Docker or host column from another key
-declare -A DOCKER_FROM=([native_backup]=guide_backup [native_restore]=guide_restore [size_native]=size_guide)
-declare -A HOST_FROM=([io_layer]=io_host [io_volume]=io_host [io_bind]=io_host [img_import]=host_tar_x_sync [img_load]=host_tar_x_sync
-  [native_backup]=host_zstd [native_restore]=host_unzstd [size_native]=host_zstd_size [guide_backup]=host_gzip)
-value() { # KEY ENGINE: the value set, else the median of the samples; 3 significant figures
-  local v=${VAL[$1|$2]:-}
-  # shellcheck disable=SC2086
-  [ -n "$v" ] || v=$(median ${SMP[$1|$2]:-})
-  awk -v v="$v" 'BEGIN { if (v == "NA" || v == "") { print "NA"; exit }
-    a = (v < 0) ? -v : v
-    if (a >= 100) printf "%.0f\n", v; else if (a >= 10) printf "%.1f\n", v; else if (a >= 1) printf "%.2f\n", v; else printf "%.3f\n", v }'
-}
-report() {
-  local line key better label sv dv hv ratio pending=""
-  LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-  {
-    echo "# bench/run.sh ${STAMP}${INCOMPLETE:+ — INCOMPLETE (interrupted)}: strata against ${D_COL}, medians"
-    echo "# machine: $(hostname), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null)"
-    echo "# load average: $LOAD_START at the start, $LOAD_END at the end; run took $(elapsed_s) s"
-    echo "# work and data-roots on $FS_DESC"
-    echo "# strata: $S_VERSION, storage $(dk strata info --format '{{.Driver}}' 2>/dev/null)"
-    if [[ " ${ENG[*]} " == *" docker "* ]]; then
-      echo "# docker: dockerd $D_VERSION (API ${APIV[docker]:-?}) $([ "$OWN_DOCKER" = 1 ] && echo "private, started by the suite" || echo "at $REF"), storage $(dk docker info --format '{{.Driver}}' 2>/dev/null); CLI $("$DOCKER" --version | cut -d, -f1)"
-    fi
-    echo "# sizes: N_RUN=$N_RUN N_CT=$N_CT DF_CT=$DF_CT DF_FILES=$DF_FILES COMMIT_REPS=$COMMIT_REPS COMMIT_FILES=$COMMIT_FILES COMMIT_KB=$COMMIT_KB"
-    echo "#        IMG_MB=$IMG_MB IMG_REPS=$IMG_REPS IO_MB=$IO_MB IO_REPS=$IO_REPS BK_MB=$BK_MB BK_REPS=$BK_REPS REPS=$REPS"
-    echo "#        VOL_LEVELS=\"$VOL_LEVELS\" VOL_REPS=$VOL_REPS VOL_PAR=$VOL_PAR PRUNE_N=$PRUNE_N RESTART_REPS=$RESTART_REPS"
-    echo "# ratio = strata / Docker; \"better\" says which way is better; MB = 10^6 bytes"
-    echo
-    echo "| metric | strata | $D_COL | strata/Docker | better | host |"
-    echo "|---|---:|---:|---:|---|---:|"
-    while IFS= read -r line; do
-      if [[ $line == \#* ]]; then pending="| **${line#\#}** | | | | | |"; continue; fi
-      IFS='|' read -r key better label <<<"$line"
-      if [ "$better" = host ]; then
-        sv=""; dv=""; ratio=""; hv=$(value "$key" host)
-        [ "$hv" = NA ] && continue
-        better="—"
-      else
-        sv=$(value "$key" strata)
-        dv=$(value "${DOCKER_FROM[$key]:-$key}" docker)
-        hv=""
-        [ -n "${HOST_FROM[$key]:-}" ] && hv=$(value "${HOST_FROM[$key]}" host)
-        [ "$hv" = NA ] && hv=""
-        [ "$sv" = NA ] && [ "$dv" = NA ] && continue
-        ratio=$(awk -v a="$sv" -v b="$dv" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f\n", a / b }')
-      fi
-      [ -n "$pending" ] && { echo "$pending"; pending=""; }
-      echo "| $label | $sv | $dv | $ratio | $better | $hv |"
-    done < <(rows)
-    echo
-    echo "¹ engine RSS: stratad alone (no shim, no containerd: it is the containers' subreaper); dockerd +"
-    echo "  containerd + one containerd-shim-runc-v2 per running container. Their own processes are not counted."
-    sv=$(value native_backup strata)
-    if [ "$sv" != NA ]; then
-      awk -v n="$sv" -v gs="$(value guide_backup strata)" -v gd="$(value guide_backup docker)" \
-        -v rn="$(value native_restore strata)" -v rs="$(value guide_restore strata)" -v rd="$(value guide_restore docker)" '
-        function x(a, b) { return (a == "NA" || b == "NA" || a + 0 == 0) ? "NA" : sprintf("%.1fx", b / a) }
-        BEGIN {
-          printf "\n`strata volume backup` is %s as fast as the guide'"'"'s method on strata, %s as fast as on Docker;\n", x(n, gs), x(n, gd)
-          printf "`strata volume restore` is %s as fast as the guide'"'"'s restore on strata, %s as fast as on Docker.\n", x(rn, rs), x(rn, rd)
-        }'
-    fi
-    echo
-    if [ -s "$ERRS" ]; then
-      echo "## Failures and wrong results ($(grep -c '^- ' "$ERRS"))"
-      echo
-      cat "$ERRS"
-      echo
-    fi
-    echo "## Samples (ms unless the metric says otherwise)"
-    echo
-    for key in "${!SMP[@]}"; do echo "    ${key/|/ } ${SMP[$key]}"; done | sort
-  } >"$OUT"
-  REPORTED=1
-  bench/chart.sh "$OUT" "$SVG" >/dev/null
-}
-
 report
 sed -n '/^| metric/,/^## Samples/p' "$OUT" | sed '$d'
 log "done in $(elapsed_s) s: $OUT and $SVG"
