@@ -26,8 +26,9 @@ awk -v title="$title" '
     fac[n] = (better == "lower") ? d / s : s / d
   }
   /^\|/ {
-    split($0, col, "|")
-    label = trim(col[2])
+    line = $0; gsub(/\\\|/, "\001", line)   # an escaped \| inside a cell
+    split(line, col, "|")
+    label = trim(col[2]); gsub(/\001/, "|", label)
     if (label == "metric" || label ~ /^-+$/ || label ~ /^:?-/) next
     if (label ~ /^\*\*.*\*\*$/) { head = substr(label, 3, length(label) - 4); next }
     b = trim(col[6])

@@ -30,7 +30,7 @@
 #               volumes, the API create rate in between, RSS, restart-to-ready (`docker version`
 #               answers) and until all volumes list, prune of them all
 #
-# Knobs (defaults: a full run in ~6-8 minutes on a 2-core VM):
+# Knobs (defaults: a full run in 5.5-7 minutes on a 2-core VM under load):
 #   N_RUN=20 N_CT=100 DF_CT=50 DF_FILES=10 COMMIT_REPS=3 COMMIT_FILES=1000 COMMIT_KB=100
 #   IMG_MB=160 IMG_REPS=3 IO_MB=256 IO_REPS=3 BK_MB=128 BK_REPS=3 REPS=7 (small read-only ops)
 #   VOL_LEVELS="0 1000 5000" VOL_REPS=5 VOL_PAR=4 PRUNE_N=10 RESTART_REPS=3
@@ -41,7 +41,7 @@
 #                             then not measured; everything made there is named bsuite_* and
 #                             removed, prunes are label-filtered)
 #   BENCH_FS=loop|dir         loop (default): a fresh journaled ext4 of FS_GB (8; a default run
-#                             peaks near 3 GB) in a file allocated under BENCH_DIR, on a loop device
+#                             peaks near 2.5 GB) in a file allocated under BENCH_DIR, on a loop device
 #                             with direct I/O, holds both data-roots and every work file; dir: plain
 #                             directories under BENCH_DIR (on this VM: ext4 without a journal, where
 #                             creating files is several times slower for minutes after mass
@@ -313,7 +313,7 @@ on_exit() {
 }
 
 # ---- the report (defined before any section runs: an interrupted run writes what it has)
-# The rows: KEY|BETTER|LABEL, or "#TITLE" for a section. BETTER is lower/higher, or "host" for a
+# The rows: KEY|BETTER|LABEL, or "#TITLE" for a section (a | in a LABEL is written \| for markdown). BETTER is lower/higher, or "host" for a
 # physical reference measured on the host alone.
 rows() {
   local n
@@ -382,9 +382,9 @@ rows() {
   echo "host_tar_x_sync|host|\`tar -x\` of the image tar, then syncfs (MB/s)"
   echo "host_sha256|host|\`sha256sum\` of the image tar (MB/s)"
   echo "io_host|host|\`dd bs=1M count=$IO_MB conv=fsync\` (MB/s)"
-  echo "host_zstd|host|\`tar -c | zstd -T0 -3\` of the backup data, synced (s)"
+  echo "host_zstd|host|\`tar -c \\| zstd -T0 -3\` of the backup data, synced (s)"
   echo "host_zstd_size|host|its .tar.zst (MB)"
-  echo "host_unzstd|host|\`zstd -dc | tar -x\` of it, synced (s)"
+  echo "host_unzstd|host|\`zstd -dc \\| tar -x\` of it, synced (s)"
   echo "host_gzip|host|\`tar czf\` of the backup data (s)"
 }
 # where a row takes its Docker or host column from another key
@@ -477,7 +477,7 @@ mkdir -p "$BENCH_DIR" "$OUT_DIR"
 if [ "$BENCH_FS" = loop ]; then
   # the image is allocated in full: leave 4 GB to the other users of the disk
   avail=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print int($4 / 1048576) }')
-  [ "$avail" -ge $((FS_GB + 4)) ] || die "only ${avail} GB free under $BENCH_DIR: FS_GB=$FS_GB needs $((FS_GB + 4)) (a default run peaks near 3 GB)"
+  [ "$avail" -ge $((FS_GB + 4)) ] || die "only ${avail} GB free under $BENCH_DIR: FS_GB=$FS_GB needs $((FS_GB + 4)) (a default run peaks near 2.5 GB)"
   # allocated up front (no block of the image is allocated on the host while an engine writes),
   # inode tables and journal written by mkfs (no lazy-init thread writes during the run)
   fallocate -l "${FS_GB}G" "$BENCH_DIR/fs.img" 2>/dev/null || truncate -s "${FS_GB}G" "$BENCH_DIR/fs.img"
