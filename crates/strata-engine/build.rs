@@ -21,7 +21,8 @@ fn main() {
     println!("cargo:rustc-env=STRATA_BUILD_UNIX={secs}");
     println!("cargo:rerun-if-changed=build.rs");
     let head = git(&["rev-parse", "--path-format=absolute", "--git-path", "HEAD"]).map(PathBuf::from);
-    let refs = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]).map(|d| PathBuf::from(d).join("refs/heads"));
+    let refs =
+        git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]).map(|d| PathBuf::from(d).join("refs/heads"));
     for path in [head, refs].into_iter().flatten().filter(|p| p.exists()) {
         println!("cargo:rerun-if-changed={}", path.display());
     }
