@@ -6,7 +6,7 @@
 //! - objects labelled `strata.protect=true` are never pruned; the answer's extra `Skipped` list
 //!   (`[{"Id","Reason"}]`) names them and every other candidate left alone, with the reason.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -59,7 +59,10 @@ pub async fn images(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let engine = ctx.engine.clone();
     let report = tokio::task::spawn_blocking(move || {
         let containers = engine.containers().list().unwrap_or_default();
-        let in_use: HashSet<String> = containers.iter().map(|c| c.image_id.clone()).collect();
+        let mut in_use: HashMap<String, String> = HashMap::new();
+        for c in &containers {
+            in_use.entry(c.image_id.clone()).or_insert_with(|| c.id.clone());
+        }
         let held = engine.layers().all_rw().unwrap_or_default().into_iter().filter_map(|r| r.parent).collect();
         engine.images().prune(&filter, &in_use, &held, dry_run)
     })
