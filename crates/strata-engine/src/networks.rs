@@ -303,12 +303,13 @@ impl Networks {
     }
 
     /// `POST /networks/prune`: removes user-defined networks no container is attached to whose
-    /// labels match; returns their names.
-    pub fn prune(&self, f: &Filters) -> Result<Vec<String>> {
+    /// labels match and, with `until`, that were created before it; returns their names.
+    pub fn prune(&self, f: &Filters, until: Option<SystemTime>) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         for n in self.list()? {
             if n.is_predefined()
                 || !n.endpoints.is_empty()
+                || until.is_some_and(|t| n.created > t)
                 || !f.match_labels("label", |k| n.labels.get(k).map(String::as_str))
                 || !f.match_no_labels("label!", |k| n.labels.get(k).map(String::as_str))
             {

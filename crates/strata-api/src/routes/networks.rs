@@ -155,7 +155,9 @@ async fn remove(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
 async fn prune(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let f = ctx.query.filters()?;
     f.validate(&["label", "label!", "until"])?;
-    let removed = blocking(ctx, move |n| n.prune(&f)).await?;
+    let until = super::prune::until_filter(&f)?;
+    let removed = blocking(ctx, move |n| n.prune(&f, until)).await?;
+    let removed = if removed.is_empty() { Value::Null } else { json!(removed) };
     Ok(json(StatusCode::OK, &json!({"NetworksDeleted": removed})))
 }
 
