@@ -158,7 +158,9 @@ impl Volumes {
             let (size, complete) = self.dispose(v);
             return (size, complete, None);
         }
-        let size = fsops::tree_size(&v.mountpoint).unwrap_or(0);
+        // The remembered size when there is one (the volume has no holder, so nothing strata
+        // runs can have written since it was measured): a prune after `system df` reads no file.
+        let size = self.sizes.get(&v.name).or_else(|_| fsops::tree_size(&v.mountpoint)).unwrap_or(0);
         let trash = self.trash.join(&random_name()[..TRASH_NAME_LEN]);
         match std::fs::rename(self.root.join(&v.name), &trash) {
             Ok(()) => (size, true, Some(trash)),
