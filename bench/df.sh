@@ -26,6 +26,8 @@
 #          volume prune does it while timed, strata's prune moves them aside and the script then
 #          deletes strata's data-root)
 #
+# The report goes to stdout and to bench/results/<stamp>-df-n<N>-v<VOLS>.txt.
+#
 # Everything made on the reference daemon is named dfb<pid>_* (containers also carry the label
 # bench=df-<pid>) and is removed at the end; strata runs on temporary roots under /var/tmp that
 # are removed too.
@@ -202,30 +204,36 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 row() { printf '%-44s %8s %8s %8s\n' "$1" "$2" "${3:--}" "$(ratio "$2" "${3:-}")"; }
-echo "N=$N containers, $VOLS volumes x $FILES files x $FILE_SIZE B ($((VOLS * FILES)) files); best of $REPEAT (ms)"
-printf '%-44s %8s %8s %8s\n' command strata docker ratio
-declare -A seen
-for s in $STEPS $VOLS; do
-  [ -n "${R[strata.first.$s]:-}" ] || continue
-  [ -z "${seen[$s]:-}" ] || continue
-  seen[$s]=1
-  what="$s vol, $((s < N ? s : N)) ct"
-  row "API GET /system/df, $what, first" "${R[strata.first.$s]}" "${R[docker.first.$s]:-}"
-  row "API GET /system/df, $what" "${R[strata.warm.$s]}" "${R[docker.warm.$s]:-}"
-done
-row "docker system df" "${R[strata.df]}" "${R[docker.df]:-}"
-row "docker system df -v" "${R[strata.dfv]}" "${R[docker.dfv]:-}"
-row "docker ps -as" "${R[strata.ps]}" "${R[docker.ps]:-}"
-row "API GET /containers/json?all=1&size=1" "${R[strata.apips]}" "${R[docker.apips]:-}"
-if [ "$PRUNE" = 1 ]; then
-  row "API POST /containers/prune ($N)" "${R[strata.cprune]}" "${R[docker.cprune]:-}"
-  row "API POST /volumes/prune ($VOLS)" "${R[strata.vprune]}" "${R[docker.vprune]:-}"
-  echo "volumes left after prune: strata ${R[strata.left]}, docker ${R[docker.left]:--}"
-fi
-echo
-echo "--- strata: docker system df"
-echo "${R[strata.table]}"
-if [ -z "$SKIP_DOCKER" ]; then
-  echo "--- docker: docker system df (the reference also holds its own other objects)"
-  echo "${R[docker.table]}"
-fi
+report() {
+  echo "N=$N containers, $VOLS volumes x $FILES files x $FILE_SIZE B ($((VOLS * FILES)) files); best of $REPEAT (ms)"
+  printf '%-44s %8s %8s %8s\n' command strata docker ratio
+  declare -A seen
+  for s in $STEPS $VOLS; do
+    [ -n "${R[strata.first.$s]:-}" ] || continue
+    [ -z "${seen[$s]:-}" ] || continue
+    seen[$s]=1
+    what="$s vol, $((s < N ? s : N)) ct"
+    row "API GET /system/df, $what, first" "${R[strata.first.$s]}" "${R[docker.first.$s]:-}"
+    row "API GET /system/df, $what" "${R[strata.warm.$s]}" "${R[docker.warm.$s]:-}"
+  done
+  row "docker system df" "${R[strata.df]}" "${R[docker.df]:-}"
+  row "docker system df -v" "${R[strata.dfv]}" "${R[docker.dfv]:-}"
+  row "docker ps -as" "${R[strata.ps]}" "${R[docker.ps]:-}"
+  row "API GET /containers/json?all=1&size=1" "${R[strata.apips]}" "${R[docker.apips]:-}"
+  if [ "$PRUNE" = 1 ]; then
+    row "API POST /containers/prune ($N)" "${R[strata.cprune]}" "${R[docker.cprune]:-}"
+    row "API POST /volumes/prune ($VOLS)" "${R[strata.vprune]}" "${R[docker.vprune]:-}"
+    echo "volumes left after prune: strata ${R[strata.left]}, docker ${R[docker.left]:--}"
+  fi
+  echo
+  echo "--- strata: docker system df"
+  echo "${R[strata.table]}"
+  if [ -z "$SKIP_DOCKER" ]; then
+    echo "--- docker: docker system df (the reference also holds its own other objects)"
+    echo "${R[docker.table]}"
+  fi
+}
+OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-df-n$N-v$VOLS.txt
+mkdir -p "$(dirname "$OUT")"
+report | tee "$OUT"
+log "written to $OUT"
