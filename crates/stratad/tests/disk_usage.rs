@@ -4,16 +4,6 @@
 
 use strata_testkit::{Daemon, image::busybox_rootfs_tar};
 
-fn daemon_with_busybox(test: &str) -> Option<Daemon> {
-    if !strata_testkit::require_root(test) {
-        return None;
-    }
-    let d = Daemon::start();
-    let tar = busybox_rootfs_tar().display().to_string();
-    d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
-    Some(d)
-}
-
 /// Apparent bytes of the files below `dir`, hard links once (`du -cb` over the files).
 fn du_files(dir: &str) -> u64 {
     let out = std::process::Command::new("sh")
@@ -46,7 +36,7 @@ fn human3(n: u64) -> String {
 
 #[test]
 fn system_df_reports_exact_sizes() {
-    let Some(d) = daemon_with_busybox("system_df_reports_exact_sizes") else { return };
+    let Some(d) = Daemon::with_busybox("system_df_reports_exact_sizes") else { return };
     // A volume with known contents, a hard link counted once, and a container layer.
     d.docker(&[
         "run",
@@ -138,7 +128,7 @@ fn system_df_reports_exact_sizes() {
 
 #[test]
 fn image_and_container_prune_dry_run_and_protection() {
-    let Some(d) = daemon_with_busybox("image_and_container_prune_dry_run_and_protection") else { return };
+    let Some(d) = Daemon::with_busybox("image_and_container_prune_dry_run_and_protection") else { return };
     let tar = busybox_rootfs_tar().display().to_string();
     // Two more images with their own layer each: one dangling, one protected and dangling.
     d.docker(&["import", "-c", "ENV X=1", &tar, "gone:1"]).ok();
@@ -181,7 +171,7 @@ fn image_and_container_prune_dry_run_and_protection() {
 
 #[test]
 fn volume_prune_dry_run_and_protection() {
-    let Some(d) = daemon_with_busybox("volume_prune_dry_run_and_protection") else { return };
+    let Some(d) = Daemon::with_busybox("volume_prune_dry_run_and_protection") else { return };
     d.docker(&["volume", "create", "plain"]).ok();
     d.docker(&["volume", "create", "--label", "strata.protect=true", "precious"]).ok();
     d.docker(&[
@@ -215,7 +205,7 @@ fn volume_prune_dry_run_and_protection() {
 /// build cache (nothing, but the call must succeed); `until` is refused with `--volumes`.
 #[test]
 fn system_prune_prints_and_removes_what_docker_does() {
-    let Some(d) = daemon_with_busybox("system_prune_prints_and_removes_what_docker_does") else { return };
+    let Some(d) = Daemon::with_busybox("system_prune_prints_and_removes_what_docker_does") else { return };
     d.docker(&["volume", "create", "named_idle"]).ok();
     d.docker(&[
         "run",
