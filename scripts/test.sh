@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_deps
 
+# A one-shot build (CI, a fresh clone) gains nothing from incremental compilation, which would
+# double the size of target/.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
+
 t0=$(date +%s)
 cargo build --locked --workspace --bins
 cargo test --locked --workspace

@@ -242,6 +242,9 @@ async fn monitor(weak: Weak<Containers>, id: String, generation: u64, hc: Health
         let in_start_period = started.elapsed() < hc.start_period;
         let result = probe(&svc, &id, &hc).await;
         tracing::debug!(id = %id, exit_code = result.exit_code, "healthcheck probe");
+        if !svc.runs_undisturbed(&id) {
+            return;
+        }
         if let Some(status) = svc.health().record(&id, generation, result, hc.retries, in_start_period) {
             svc.emit_for(&id, &format!("health_status: {}", status.as_str()), &[]);
         }

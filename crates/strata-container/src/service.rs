@@ -316,6 +316,12 @@ impl Containers {
         lock(&self.live).contains_key(id)
     }
 
+    /// Running, not exited and not being stopped or killed: a health probe that ends while this
+    /// is false measured the shutdown, not the container, and does not count (as in Docker).
+    pub(crate) fn runs_undisturbed(&self, id: &str) -> bool {
+        lock(&self.live).get(id).is_some_and(|l| l.exit.try_status().is_none() && !l.stopping.load(Ordering::Relaxed))
+    }
+
     /// Which containers use an image (for `rmi`).
     pub fn using_image(&self, image_id: &str) -> Vec<(String, bool)> {
         self.list()

@@ -12,7 +12,7 @@
 //! The predefined networks are the two strata really has: `host` and `none` (Docker with
 //! `"bridge": "none"` lists the same two).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -144,6 +144,9 @@ fn random_id() -> String {
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// The user-defined networks a container is attached to, by name, with its aliases on each.
+pub type Attachments = Vec<(Network, Vec<String>)>;
 
 const COLUMNS: &str = "id, name, driver, created_ns, internal, attachable, enable_ipv6, labels, options";
 
@@ -300,12 +303,13 @@ impl Networks {
     }
 
     /// `POST /networks/prune`: removes user-defined networks no container is attached to whose
-    /// labels match; returns their names.
-    pub fn prune(&self, f: &Filters) -> Result<Vec<String>> {
+    /// labels match and, with `until`, that were created before it; returns their names.
+    pub fn prune(&self, f: &Filters, until: Option<SystemTime>) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         for n in self.list()? {
             if n.is_predefined()
                 || !n.endpoints.is_empty()
+                || until.is_some_and(|t| n.created > t)
                 || !f.match_labels("label", |k| n.labels.get(k).map(String::as_str))
                 || !f.match_no_labels("label!", |k| n.labels.get(k).map(String::as_str))
             {
@@ -361,17 +365,38 @@ impl Networks {
     /// The user-defined networks a container is attached to, with its aliases on each.
     pub fn of_container(&self, container_id: &str) -> Result<Vec<(Network, Vec<String>)>> {
         let conn = self.store.conn();
-        let mut st = conn.prepare(&format!(
-            "SELECT {}, e.aliases FROM network_endpoints e JOIN networks n ON n.id = e.network_id
-             WHERE e.container_id = ?1 ORDER BY n.name",
-            COLUMNS.split(", ").map(|c| format!("n.{c}")).collect::<Vec<_>>().join(", ")
-        ))?;
-        let rows = st.query_map([container_id], |r| {
-            let aliases: String = r.get(9)?;
-            Ok((from_row(r)?, serde_json::from_str(&aliases).unwrap_or_default()))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut st =
+            conn.prepare_cached(&format!("{} WHERE e.container_id = ?1 ORDER BY n.name", attachment_select()))?;
+        let rows = st.query_map([container_id], attachment_from_row)?;
+        Ok(rows.map(|r| r.map(|(_, a)| a)).collect::<rusqlite::Result<Vec<_>>>()?)
     }
+
+    /// [`Networks::of_container`] of every container at once, keyed by container id: what a
+    /// listing of many containers needs, read in one query instead of one per container.
+    pub fn attachments(&self) -> Result<HashMap<String, Attachments>> {
+        let conn = self.store.conn();
+        let mut st = conn.prepare_cached(&format!("{} ORDER BY e.container_id, n.name", attachment_select()))?;
+        let mut out: HashMap<String, Attachments> = HashMap::new();
+        for row in st.query_map([], attachment_from_row)? {
+            let (container, attachment) = row?;
+            out.entry(container).or_default().push(attachment);
+        }
+        Ok(out)
+    }
+}
+
+/// The endpoints joined with their networks: a network's columns, then the endpoint's aliases
+/// and container id.
+fn attachment_select() -> String {
+    format!(
+        "SELECT {}, e.aliases, e.container_id FROM network_endpoints e JOIN networks n ON n.id = e.network_id",
+        COLUMNS.split(", ").map(|c| format!("n.{c}")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn attachment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, (Network, Vec<String>))> {
+    let aliases: String = r.get(9)?;
+    Ok((r.get(10)?, (from_row(r)?, serde_json::from_str(&aliases).unwrap_or_default())))
 }
 
 #[cfg(test)]
@@ -409,5 +434,39 @@ mod tests {
         assert_eq!(n.list_filtered(&f).expect("builtin").len(), 2);
         n.remove(&id, |_| false).expect("remove");
         assert!(matches!(n.get("proj_default"), Err(NetworkError::NotFound(_))));
+    }
+
+    #[test]
+    fn attachments_of_every_container_in_one_read() {
+        let store = Arc::new(Store::open_in_memory(&crate::schema()).expect("store"));
+        let n = Networks::new(Arc::clone(&store));
+        for (i, c) in ["c1", "c2", "c3"].iter().enumerate() {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO containers (id, name, image_id, created_ns, config, host_config, mounts, state)
+                     VALUES (?1, ?1, 'img', ?2, '{}', '{}', '[]', '{}')",
+                    params![c, i as i64],
+                )
+                .expect("container row");
+        }
+        let b = n.create(CreateNetwork { name: "b".into(), ..Default::default() }).expect("b");
+        let a = n.create(CreateNetwork { name: "a".into(), ..Default::default() }).expect("a");
+        n.connect(&b, "c1", &["web".to_owned()]).expect("c1 to b");
+        n.connect(&a, "c1", &[]).expect("c1 to a");
+        n.connect(&b, "c2", &[]).expect("c2 to b");
+        let all = n.attachments().expect("attachments");
+        assert_eq!(all.len(), 2, "c3 is attached nowhere");
+        for c in ["c1", "c2", "c3"] {
+            let one = n.of_container(c).expect("of_container");
+            let many = all.get(c).cloned().unwrap_or_default();
+            let names = |v: &[(Network, Vec<String>)]| {
+                v.iter().map(|(net, aliases)| (net.name.clone(), aliases.clone())).collect::<Vec<_>>()
+            };
+            assert_eq!(names(&many), names(&one), "{c}");
+        }
+        let c1: Vec<(String, Vec<String>)> =
+            all["c1"].iter().map(|(net, aliases)| (net.name.clone(), aliases.clone())).collect();
+        assert_eq!(c1, vec![("a".to_owned(), vec![]), ("b".to_owned(), vec!["web".to_owned()])]);
     }
 }

@@ -73,6 +73,9 @@ impl Drop for TmpHold<'_> {
     }
 }
 
+/// The diff id of a layer without changes (the sha256 of an empty tar: two zero blocks).
+const EMPTY_TAR_DIFF_ID: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
 /// The Go architecture name of this machine (`amd64`, `arm64`).
 pub fn go_arch() -> &'static str {
     match std::env::consts::ARCH {
@@ -121,15 +124,32 @@ impl ImageStore {
         let created = now_rfc3339_nanos();
         let mut cfg: Value =
             serde_json::from_slice(&parent.config_raw).map_err(|e| ImageError::Invalid(e.to_string()))?;
+        // As Docker: a container that changed nothing adds no layer, only a history entry
+        // marked empty, so the image has its parent's layers.
+        let empty = layer.diff_id.as_str() == EMPTY_TAR_DIFF_ID;
         let mut diff_ids = parent.config.rootfs.diff_ids.clone();
-        diff_ids.push(layer.diff_id.to_string());
+        if !empty {
+            diff_ids.push(layer.diff_id.to_string());
+        }
         let mut history = cfg.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
         let mut entry = json!({"created": created});
         if !c.author.is_empty() {
             entry["author"] = Value::from(c.author.clone());
         }
+        // `docker history`'s CREATED BY of a commit: the container's command (Docker's `Cmd`
+        // joined by spaces).
+        let created_by = c.container_config["Cmd"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        if !created_by.is_empty() {
+            entry["created_by"] = Value::from(created_by);
+        }
         if !c.comment.is_empty() {
             entry["comment"] = Value::from(c.comment.clone());
+        }
+        if empty {
+            entry["empty_layer"] = Value::Bool(true);
         }
         history.push(entry);
         if let Some(o) = cfg.as_object_mut() {
@@ -146,7 +166,8 @@ impl ImageStore {
         }
         let raw = serde_json::to_vec(&cfg).map_err(|e| ImageError::Invalid(e.to_string()))?;
         let tags: Vec<Reference> = c.tag.iter().cloned().map(Reference::with_default_tag).collect();
-        self.create(&raw, Some(&layer.chain_id), Some(&parent.id), &tags)
+        let top = if empty { parent.top_layer.as_ref() } else { Some(&layer.chain_id) };
+        self.create(&raw, top, Some(&parent.id), &tags)
     }
 
     /// `docker load`: every image of a `docker save` archive (legacy or OCI layout).

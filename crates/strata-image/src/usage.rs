@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use strata_layer::{ChainId, Digest};
 
+use crate::Reference;
 use crate::store::{DeleteItem, Image, ImageResult, ImageStore};
 
 /// The label that keeps an object out of every prune (a strata extension).
@@ -118,13 +119,17 @@ impl ImageStore {
         Ok(ImagesUsage { layers_size, images })
     }
 
-    /// `POST /images/prune`: removes the images `filter` selects that no container uses
-    /// (`in_use`: image ids), never one labelled `strata.protect=true`. With `dry_run` nothing
-    /// is removed and the report says what would be: the images and the layers only they hold.
+    /// `POST /images/prune`: removes the images `filter` selects, never one labelled
+    /// `strata.protect=true`. `in_use` maps the id of each image some container uses to one such
+    /// container. As in Docker, each reference of a selected image is removed as `docker rmi
+    /// REF` would remove it, in the lexical order of the full names: an image in use loses every
+    /// reference but the ones `rmi` refuses to take (the last, or the last repository's), and
+    /// stays; an untagged image in use stays untouched. With `dry_run` nothing is removed and the
+    /// report says what would be: the references, the images and the layers only they hold.
     pub fn prune(
         &self,
         filter: &ImagePruneFilter,
-        in_use: &HashSet<String>,
+        in_use: &HashMap<String, String>,
         held_layers: &HashSet<ChainId>,
         dry_run: bool,
     ) -> ImageResult<ImagePruneReport> {
@@ -132,7 +137,7 @@ impl ImageStore {
         let all = self.all()?;
         let parents: HashSet<Digest> = all.iter().filter_map(|i| i.parent.clone()).collect();
         let mut report = ImagePruneReport::default();
-        let mut chosen: Vec<&Image> = Vec::new();
+        let mut chosen: Vec<(&Image, PrunePlan)> = Vec::new();
         for img in &all {
             let id = img.id.to_string();
             let tagged = img.refs.iter().any(|r| r.tag.is_some());
@@ -147,7 +152,8 @@ impl ImageStore {
             {
                 continue;
             }
-            if in_use.contains(&id) {
+            let user = in_use.get(&id);
+            if user.is_some() && img.refs.is_empty() {
                 report.skipped.push(Skipped { id, reason: "in use by a container".into() });
                 continue;
             }
@@ -155,11 +161,13 @@ impl ImageStore {
                 report.skipped.push(Skipped { id, reason: format!("protected by label {PROTECT_LABEL}=true") });
                 continue;
             }
-            chosen.push(img);
+            let plan = PrunePlan::of(img, user.map(String::as_str));
+            report.skipped.extend(plan.refused.iter().map(|reason| Skipped { id: id.clone(), reason: reason.clone() }));
+            chosen.push((img, plan));
         }
-        chosen.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+        chosen.sort_by(|(a, _), (b, _)| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
         if dry_run {
-            let going: HashSet<&Digest> = chosen.iter().map(|i| &i.id).collect();
+            let going: HashSet<&Digest> = chosen.iter().filter(|(_, p)| p.deletes).map(|(i, _)| &i.id).collect();
             let mut kept: HashSet<ChainId> = held_layers.clone();
             for img in all.iter().filter(|i| !going.contains(&i.id)) {
                 kept.extend(self.chain_ids(img, &layers));
@@ -173,9 +181,12 @@ impl ImageStore {
                 }
             }
             let mut freed: BTreeMap<ChainId, u64> = BTreeMap::new();
-            for img in &chosen {
-                for r in &img.refs {
+            for (img, plan) in &chosen {
+                for r in &plan.untag {
                     report.deleted.push(DeleteItem::Untagged(r.familiar()));
+                }
+                if !plan.deletes {
+                    continue;
                 }
                 report.deleted.push(DeleteItem::Deleted(img.id.to_string()));
                 for c in self.chain_ids(img, &layers) {
@@ -190,12 +201,12 @@ impl ImageStore {
             }
             return Ok(report);
         }
-        for img in chosen {
+        for (img, plan) in chosen {
             // By each reference, as `docker rmi` of each would: the last one deletes the image.
             let targets: Vec<String> = if img.refs.is_empty() {
                 vec![img.id.to_string()]
             } else {
-                img.refs.iter().map(|r| r.familiar()).collect()
+                plan.untag.iter().map(Reference::familiar).collect()
             };
             for target in targets {
                 match self.delete(&target, false, true) {
@@ -213,6 +224,45 @@ impl ImageStore {
             }
         }
         Ok(report)
+    }
+}
+
+/// What a prune does to one selected image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct PrunePlan {
+    /// References removed, in the order they are removed.
+    untag: Vec<Reference>,
+    /// Why the references that stay were refused (Docker's `rmi` conflict).
+    refused: Vec<String>,
+    /// Whether the image itself goes.
+    deletes: bool,
+}
+
+impl PrunePlan {
+    /// Docker's order and rule: references by full name; while a container (`user`) uses the
+    /// image, a reference is removed only if the image keeps one in another repository, as
+    /// `docker rmi REF` without force.
+    fn of(img: &Image, user: Option<&str>) -> PrunePlan {
+        let mut remaining = img.refs.clone();
+        remaining.sort_by_key(Reference::full);
+        let mut plan = PrunePlan::default();
+        for r in remaining.clone() {
+            let single_repo = remaining.windows(2).all(|w| w[0].name() == w[1].name());
+            match user {
+                Some(container) if single_repo => plan.refused.push(format!(
+                    "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {}",
+                    r.familiar(),
+                    &container[..container.len().min(12)],
+                    img.id.short()
+                )),
+                _ => {
+                    remaining.retain(|x| x != &r);
+                    plan.untag.push(r);
+                }
+            }
+        }
+        plan.deletes = user.is_none() && remaining.is_empty();
+        plan
     }
 }
 
@@ -262,6 +312,54 @@ mod tests {
         assert_eq!((by_id(&c.id).shared_size, by_id(&c.id).containers), (0, 0));
     }
 
+    const CONTAINER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn an_image_in_use_loses_its_references_as_rmi_would_take_them() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = store(t.path());
+        let all = ImagePruneFilter { dangling_only: false, ..Default::default() };
+        let untagged = |r: &ImagePruneReport| -> Vec<String> {
+            r.deleted
+                .iter()
+                .filter_map(|d| match d {
+                    DeleteItem::Untagged(t) => Some(t.clone()),
+                    DeleteItem::Deleted(_) => None,
+                })
+                .collect()
+        };
+        // (tags, what goes, what stays): by full name, `bb-x` sorts before `bb`; the image keeps
+        // the reference(s) `rmi` would refuse: the last one, or all of the last repository's.
+        for (tags, gone, kept) in [
+            (&["zz:1", "bb:1", "bb-x:1"][..], &["bb-x:1", "bb:1"][..], &["zz:1"][..]),
+            (&["a:1", "a:2", "b:1"][..], &["a:1", "a:2"][..], &["b:1"][..]),
+            (&["a:1", "b:1", "b:2"][..], &["a:1"][..], &["b:1", "b:2"][..]),
+        ] {
+            let img = import(&s, &[3; 100], tags[0], &format!("ENV T={}", tags.join(",")));
+            for t in &tags[1..] {
+                s.tag(tags[0], &Reference::parse_normalized(t).expect("ref")).expect("tag");
+            }
+            let in_use = HashMap::from([(img.id.to_string(), CONTAINER.to_owned())]);
+            let dry = s.prune(&all, &in_use, &HashSet::new(), true).expect("dry run");
+            assert_eq!(untagged(&dry), gone, "{tags:?}");
+            assert!(!dry.deleted.contains(&DeleteItem::Deleted(img.id.to_string())), "in use, it stays");
+            let refused: Vec<&str> =
+                dry.skipped.iter().filter(|k| k.id == img.id.to_string()).map(|k| k.reason.as_str()).collect();
+            assert_eq!(refused.len(), kept.len(), "{refused:?}");
+            for (why, tag) in refused.iter().zip(kept) {
+                assert!(
+                    why.starts_with(&format!("conflict: unable to remove repository reference \"{tag}\"")),
+                    "{why}"
+                );
+            }
+            let real = s.prune(&all, &in_use, &HashSet::new(), false).expect("prune");
+            assert_eq!(untagged(&real), gone, "{tags:?}");
+            let left = s.get(&img.id).expect("get").expect("the image stays");
+            assert_eq!(left.repo_tags(), kept, "{tags:?}");
+            s.delete(&img.id.to_string(), true, true).expect("clean up");
+        }
+    }
+
     #[test]
     fn prune_frees_only_layers_no_kept_image_holds() {
         let t = tempfile::tempdir().expect("tempdir");
@@ -270,20 +368,23 @@ mod tests {
         let _b = import(&s, &[1; 1000], "b:1", "ENV B=1");
         let c = import(&s, &[2; 300], "c:1", "LABEL strata.protect=true");
         let all = ImagePruneFilter { dangling_only: false, ..Default::default() };
-        let none: HashSet<String> = HashSet::new();
+        let none: HashMap<String, String> = HashMap::new();
         // Nothing is dangling.
         let r = s.prune(&ImagePruneFilter { dangling_only: true, ..Default::default() }, &none, &HashSet::new(), false);
         assert!(r.expect("prune").deleted.is_empty());
         // All unused, a in use by a container: b goes but its layer stays with a; c is protected.
-        let in_use = HashSet::from([a.id.to_string()]);
+        let in_use = HashMap::from([(a.id.to_string(), CONTAINER.to_owned())]);
         let dry = s.prune(&all, &in_use, &HashSet::new(), true).expect("dry run");
         assert_eq!(dry.space_reclaimed, 0);
         assert_eq!(dry.deleted, vec![DeleteItem::Untagged("b:1".into()), DeleteItem::Deleted(_b.id.to_string())]);
         let reasons: Vec<&str> = dry.skipped.iter().map(|k| k.reason.as_str()).collect();
         assert_eq!(reasons.len(), 2, "{reasons:?}");
-        assert!(
-            reasons.contains(&"in use by a container") && reasons.contains(&"protected by label strata.protect=true")
+        let refused = format!(
+            "conflict: unable to remove repository reference \"a:1\" (must force) - container 0123456789ab is using its referenced image {}",
+            a.id.short()
         );
+        assert!(reasons.contains(&refused.as_str()), "{reasons:?}");
+        assert!(reasons.contains(&"protected by label strata.protect=true"), "{reasons:?}");
         assert_eq!(s.all().expect("all").len(), 3, "a dry run removes nothing");
         let real = s.prune(&all, &in_use, &HashSet::new(), false).expect("prune");
         assert_eq!(real.deleted, dry.deleted);

@@ -66,6 +66,19 @@ impl Daemon {
         Daemon::start_with(DaemonOptions::default())
     }
 
+    /// For tests that run containers: as root, a daemon holding `busybox:latest` (imported from
+    /// Debian's busybox-static, `CMD ["/bin/sh"]`); otherwise `None` after saying why
+    /// ([`crate::require_root`], which fails under CI instead).
+    pub fn with_busybox(test: &str) -> Option<Daemon> {
+        if !crate::require_root(test) {
+            return None;
+        }
+        let d = Daemon::start();
+        let tar = crate::image::busybox_rootfs_tar().display().to_string();
+        d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
+        Some(d)
+    }
+
     /// Starts a daemon with `options` and waits until it answers `/_ping`.
     pub fn start_with(options: DaemonOptions) -> Daemon {
         Daemon::build(options, Vec::new())

@@ -127,43 +127,7 @@ pub fn remove_tree(path: &Path) -> io::Result<()> {
 /// The apparent size of the files below `path` (as Docker's `directory.Size`: the `st_size` of
 /// everything that is not a directory, each hard-linked inode once), without crossing mounts.
 pub fn tree_size(path: &Path) -> io::Result<u64> {
-    let root =
-        rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
-    let mut seen = std::collections::HashSet::new();
-    let mut total = 0u64;
-    let mut stack = vec![root];
-    while let Some(fd) = stack.pop() {
-        for entry in Dir::read_from(&fd)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name.to_bytes() == b"." || name.to_bytes() == b".." {
-                continue;
-            }
-            let st = match statx(
-                &fd,
-                name,
-                AtFlags::SYMLINK_NOFOLLOW,
-                StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::INO | StatxFlags::NLINK,
-            ) {
-                Ok(st) => st,
-                Err(rustix::io::Errno::NOENT) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            if FileType::from_raw_mode(st.stx_mode.into()) == FileType::Directory {
-                let mounted = st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
-                    && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
-                if !mounted && let Ok(child) = open_dir_at(&fd, name) {
-                    stack.push(child);
-                }
-                continue;
-            }
-            if st.stx_nlink > 1 && !seen.insert((st.stx_dev_major, st.stx_dev_minor, st.stx_ino)) {
-                continue;
-            }
-            total = total.saturating_add(st.stx_size);
-        }
-    }
-    Ok(total)
+    strata_sys::du::tree_usage(path).map(|u| u.apparent)
 }
 
 /// What start-up repair finds in a volume directory that has no row in the database.

@@ -52,16 +52,21 @@ const WORKERS: usize = 4;
 /// Fewer volumes than this are handled on the calling thread.
 const PARALLEL_THRESHOLD: usize = 64;
 
-/// Runs `f` on every item, on up to [`WORKERS`] threads, keeping the order of results.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// Runs `f` on every item, on up to [`WORKERS`] threads: one result per item, in the items'
+/// order. A call of `f` that panics gives `None` for its item only; every other item still gets
+/// its own result in its own place (callers zip results with items, so one panic must neither
+/// drop nor shift the others).
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
+    let one = |item: &T| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item))).ok();
     if items.len() < PARALLEL_THRESHOLD {
-        return items.iter().map(f).collect();
+        return items.iter().map(one).collect();
     }
     let chunk = items.len().div_ceil(WORKERS);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
-        // A worker that panicked loses its chunk's results; the rest is still reported.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|c| (c.len(), s.spawn(|| c.iter().map(one).collect::<Vec<_>>()))).collect();
+        // Each item's panic is caught above; should a worker die anyway, its items get `None`.
+        handles.into_iter().flat_map(|(n, h)| h.join().unwrap_or_else(|_| (0..n).map(|_| None).collect())).collect()
     })
 }
 
@@ -104,7 +109,7 @@ impl Volumes {
         if dry_run {
             let sizes = parallel_map(&selected, |v| self.size_of(v).max(0) as u64);
             let mut report = PruneReport { skipped, ..PruneReport::default() };
-            report.space_reclaimed = sizes.iter().sum();
+            report.space_reclaimed = sizes.iter().flatten().sum();
             report.deleted = selected.into_iter().map(|v| v.name).collect();
             report.deleted.sort();
             return Ok(report);
@@ -127,7 +132,10 @@ impl Volumes {
         let mut report = PruneReport { skipped, ..PruneReport::default() };
         let mut finished = Vec::with_capacity(removed.len());
         let mut moved = Vec::with_capacity(removed.len());
-        for (v, (size, complete, trash)) in removed.iter().zip(outcomes) {
+        for (v, outcome) in removed.iter().zip(outcomes) {
+            // A volume whose disposal panicked: its row is gone and its removal stays recorded,
+            // so the next start finishes it.
+            let (size, complete, trash) = outcome.unwrap_or((0, false, None));
             self.sizes.forget(&v.name);
             report.space_reclaimed += size;
             report.deleted.push(v.name.clone());
@@ -150,7 +158,9 @@ impl Volumes {
             let (size, complete) = self.dispose(v);
             return (size, complete, None);
         }
-        let size = fsops::tree_size(&v.mountpoint).unwrap_or(0);
+        // The remembered size when there is one (the volume has no holder, so nothing strata
+        // runs can have written since it was measured): a prune after `system df` reads no file.
+        let size = self.sizes.get(&v.name).or_else(|_| fsops::tree_size(&v.mountpoint)).unwrap_or(0);
         let trash = self.trash.join(&random_name()[..TRASH_NAME_LEN]);
         match std::fs::rename(self.root.join(&v.name), &trash) {
             Ok(()) => (size, true, Some(trash)),
@@ -191,7 +201,7 @@ impl Volumes {
         Ok(all
             .into_iter()
             .zip(sizes)
-            .map(|((volume, ref_count), size)| VolumeUsage { volume, size, ref_count })
+            .map(|((volume, ref_count), size)| VolumeUsage { volume, size: size.unwrap_or(-1), ref_count })
             .collect())
     }
 
@@ -221,6 +231,44 @@ impl Volumes {
             Err(e) => {
                 tracing::warn!(volume = %v.name, error = %e, "cannot determine the size of a volume");
                 -1
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_one_result_per_item_in_order() {
+        for n in [0, 1, PARALLEL_THRESHOLD - 1, PARALLEL_THRESHOLD, 1000] {
+            let items: Vec<usize> = (0..n).collect();
+            let out = parallel_map(&items, |i| i * 2);
+            assert_eq!(out, items.iter().map(|i| Some(i * 2)).collect::<Vec<_>>(), "n={n}");
+        }
+    }
+
+    #[test]
+    fn a_panicking_item_loses_only_its_own_result() {
+        // Below the threshold (on the calling thread) and above it (on workers), with panics in
+        // the first, a middle and the last chunk: every other item keeps its result and place.
+        for n in [10, PARALLEL_THRESHOLD * 4 + 3] {
+            let items: Vec<usize> = (0..n).collect();
+            let bad = [0, n / 2, n - 1];
+            let out = parallel_map(&items, |i| {
+                if bad.contains(i) {
+                    panic!("item {i} fails on purpose");
+                }
+                i + 1
+            });
+            assert_eq!(out.len(), n, "one result per item");
+            for (i, r) in out.iter().enumerate() {
+                if bad.contains(&i) {
+                    assert_eq!(*r, None, "item {i}");
+                } else {
+                    assert_eq!(*r, Some(i + 1), "item {i}");
+                }
             }
         }
     }

@@ -261,6 +261,31 @@ fn prune_follows_the_api_142_rules() {
 }
 
 #[test]
+fn prune_reports_remembered_sizes_without_walking_again() {
+    let f = fixture();
+    for name in ["behind", "written", "same"] {
+        let v = f.volumes.create(req(name)).expect("create");
+        std::fs::write(v.mountpoint.join("f"), vec![0u8; 1000]).expect("write");
+    }
+    // `system df` measures (and remembers) every volume.
+    assert!(f.volumes.usage().expect("usage").iter().all(|u| u.size == 1000));
+    let grow = |name: &str| {
+        let path = f.volumes.usage_of(name).expect("usage").volume.mountpoint.join("g");
+        std::fs::write(path, vec![0u8; 500]).expect("write");
+    };
+    // Behind strata's back (not seen until the volume is used: the documented trade) …
+    grow("behind");
+    // … and through strata (a copy into a stopped container's view of the volume).
+    grow("written");
+    f.volumes.note_written("written");
+    let dry = f.volumes.prune_with(&PruneFilter { all: true, ..Default::default() }, true).expect("dry run");
+    assert_eq!(dry.space_reclaimed, 1000 + 1500 + 1000);
+    let report = f.volumes.prune(&PruneFilter { all: true, ..Default::default() }).expect("prune");
+    assert_eq!(report.deleted, vec!["behind", "same", "written"]);
+    assert_eq!(report.space_reclaimed, 1000 + 1500 + 1000, "the remembered 1000 for `behind`, a walk for `written`");
+}
+
+#[test]
 fn volumes_with_options_mount_on_first_use_and_unmount_after_last() {
     let mut f = fixture();
     let v = f

@@ -12,17 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use strata_testkit::{CmdOutput, Daemon, image::busybox_rootfs_tar};
-
-fn daemon_with_busybox(test: &str) -> Option<Daemon> {
-    if !strata_testkit::require_root(test) {
-        return None;
-    }
-    let d = Daemon::start();
-    let tar = busybox_rootfs_tar().display().to_string();
-    d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
-    Some(d)
-}
+use strata_testkit::{CmdOutput, Daemon};
 
 /// docker-compose (v1, Debian's `docker-compose` package), or why not. Under CI it must be
 /// there (`scripts/lib.sh` ensure_deps installs it).
@@ -113,7 +103,7 @@ volumes:
 fn the_guides_compose_file_runs_and_down_keeps_volumes_unless_v() {
     const TEST: &str = "the_guides_compose_file_runs_and_down_keeps_volumes_unless_v";
     let Some(bin) = compose_binary(TEST) else { return };
-    let Some(d) = daemon_with_busybox(TEST) else { return };
+    let Some(d) = Daemon::with_busybox(TEST) else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let uploads = root.join("uploads");
@@ -210,7 +200,7 @@ fn the_guides_compose_file_runs_and_down_keeps_volumes_unless_v() {
 
 #[test]
 fn networks_are_records_containers_join() {
-    let Some(d) = daemon_with_busybox("networks_are_records_containers_join") else { return };
+    let Some(d) = Daemon::with_busybox("networks_are_records_containers_join") else { return };
     let ls = d.docker(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]).ok().to_owned();
     assert_eq!(ls, "host host\nnone null\n");
     let created = d.docker(&["network", "create", "--label", "tier=back", "backend"]);
@@ -255,7 +245,7 @@ fn networks_are_records_containers_join() {
 
 #[test]
 fn secrets_need_a_swarm_as_in_docker() {
-    let Some(d) = daemon_with_busybox("secrets_need_a_swarm_as_in_docker") else { return };
+    let Some(d) = Daemon::with_busybox("secrets_need_a_swarm_as_in_docker") else { return };
     const MSG: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect \
                        this node to swarm and try again.";
     d.docker_with_stdin(&["secret", "create", "db_pass", "-"], Some(b"s3cr3t\n")).fails_with(1, MSG);
@@ -267,7 +257,7 @@ fn secrets_need_a_swarm_as_in_docker() {
 
 #[test]
 fn healthchecks_probe_count_retries_time_out_and_stop_with_the_container() {
-    let Some(d) = daemon_with_busybox("healthchecks_probe_count_retries_time_out_and_stop_with_the_container") else {
+    let Some(d) = Daemon::with_busybox("healthchecks_probe_count_retries_time_out_and_stop_with_the_container") else {
         return;
     };
     let health = |name: &str| {
@@ -365,7 +355,7 @@ fn healthchecks_probe_count_retries_time_out_and_stop_with_the_container() {
 
 #[test]
 fn events_stream_container_lifecycle_and_health() {
-    let Some(d) = daemon_with_busybox("events_stream_container_lifecycle_and_health") else { return };
+    let Some(d) = Daemon::with_busybox("events_stream_container_lifecycle_and_health") else { return };
     let until = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_secs() + 10;
     let listener = Command::new(strata_testkit::docker_cli())
         .args(["events", "--filter", "container=evt", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"])

@@ -4,21 +4,11 @@
 
 use std::time::Duration;
 
-use strata_testkit::{Daemon, image::busybox_rootfs_tar};
-
-fn daemon_with_busybox(test: &str) -> Option<Daemon> {
-    if !strata_testkit::require_root(test) {
-        return None;
-    }
-    let d = Daemon::start();
-    let tar = busybox_rootfs_tar().display().to_string();
-    d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
-    Some(d)
-}
+use strata_testkit::Daemon;
 
 #[test]
 fn a_named_volume_keeps_its_data_after_the_container_is_removed() {
-    let Some(d) = daemon_with_busybox("a_named_volume_keeps_its_data_after_the_container_is_removed") else {
+    let Some(d) = Daemon::with_busybox("a_named_volume_keeps_its_data_after_the_container_is_removed") else {
         return;
     };
     let out =
@@ -35,7 +25,7 @@ fn a_named_volume_keeps_its_data_after_the_container_is_removed() {
 
 #[test]
 fn detached_containers_log_stop_and_inspect_like_docker() {
-    let Some(d) = daemon_with_busybox("detached_containers_log_stop_and_inspect_like_docker") else { return };
+    let Some(d) = Daemon::with_busybox("detached_containers_log_stop_and_inspect_like_docker") else { return };
     let id = d.docker(&[
         "run",
         "-d",
@@ -90,7 +80,7 @@ fn detached_containers_log_stop_and_inspect_like_docker() {
 
 #[test]
 fn binds_tmpfs_read_only_and_volumes_from_behave_as_in_the_guide() {
-    let Some(d) = daemon_with_busybox("binds_tmpfs_read_only_and_volumes_from_behave_as_in_the_guide") else {
+    let Some(d) = Daemon::with_busybox("binds_tmpfs_read_only_and_volumes_from_behave_as_in_the_guide") else {
         return;
     };
     // `-v` creates a missing host directory; `--mount` refuses it.
@@ -169,7 +159,7 @@ fn binds_tmpfs_read_only_and_volumes_from_behave_as_in_the_guide() {
 
 #[test]
 fn names_errors_stdin_rename_and_prune() {
-    let Some(d) = daemon_with_busybox("names_errors_stdin_rename_and_prune") else { return };
+    let Some(d) = Daemon::with_busybox("names_errors_stdin_rename_and_prune") else { return };
     d.docker(&["create", "--name", "c1", "busybox", "true"]).ok();
     d.docker(&["create", "--name", "c1", "busybox", "true"])
         .fails_with(1, "The container name \"/c1\" is already in use");
@@ -192,7 +182,7 @@ fn names_errors_stdin_rename_and_prune() {
 
 #[test]
 fn a_kill_9_of_the_daemon_leaves_containers_exited_and_volumes_intact() {
-    let Some(mut d) = daemon_with_busybox("a_kill_9_of_the_daemon_leaves_containers_exited_and_volumes_intact") else {
+    let Some(mut d) = Daemon::with_busybox("a_kill_9_of_the_daemon_leaves_containers_exited_and_volumes_intact") else {
         return;
     };
     d.docker(&[
@@ -227,7 +217,7 @@ fn a_kill_9_of_the_daemon_leaves_containers_exited_and_volumes_intact() {
 
 #[test]
 fn exec_cp_diff_export_and_commit_move_data_in_and_out() {
-    let Some(d) = daemon_with_busybox("exec_cp_diff_export_and_commit_move_data_in_and_out") else { return };
+    let Some(d) = Daemon::with_busybox("exec_cp_diff_export_and_commit_move_data_in_and_out") else { return };
     d.docker(&["run", "-d", "--name", "db", "-v", "dbv:/data", "busybox", "sleep", "600"]).ok();
     // The guide's dump and restore: exec output out, stdin in (closed at its end).
     let out = d.docker(&["exec", "db", "sh", "-c", "echo dump; echo warn >&2; exit 5"]);
@@ -274,7 +264,7 @@ fn exec_cp_diff_export_and_commit_move_data_in_and_out() {
 
 #[test]
 fn restart_policies_restart_failed_containers_and_survive_a_daemon_restart() {
-    let Some(mut d) = daemon_with_busybox("restart_policies_restart_failed_containers_and_survive_a_daemon_restart")
+    let Some(mut d) = Daemon::with_busybox("restart_policies_restart_failed_containers_and_survive_a_daemon_restart")
     else {
         return;
     };

@@ -4,16 +4,6 @@
 
 use strata_testkit::{Daemon, image::busybox_rootfs_tar};
 
-fn daemon_with_busybox(test: &str) -> Option<Daemon> {
-    if !strata_testkit::require_root(test) {
-        return None;
-    }
-    let d = Daemon::start();
-    let tar = busybox_rootfs_tar().display().to_string();
-    d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
-    Some(d)
-}
-
 /// Apparent bytes of the files below `dir`, hard links once (`du -cb` over the files).
 fn du_files(dir: &str) -> u64 {
     let out = std::process::Command::new("sh")
@@ -24,9 +14,29 @@ fn du_files(dir: &str) -> u64 {
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+/// go-units' `HumanSizeWithPrecision(n, 3)`: decimal units, three significant digits.
+fn human3(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let (mut v, mut u) = (n as f64, 0);
+    while v >= 1000.0 && u < units.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let text = format!("{v:.digits$}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text };
+    format!("{text}{}", units[u])
+}
+
 #[test]
 fn system_df_reports_exact_sizes() {
-    let Some(d) = daemon_with_busybox("system_df_reports_exact_sizes") else { return };
+    let Some(d) = Daemon::with_busybox("system_df_reports_exact_sizes") else { return };
     // A volume with known contents, a hard link counted once, and a container layer.
     d.docker(&[
         "run",
@@ -59,6 +69,11 @@ fn system_df_reports_exact_sizes() {
     assert_eq!(writer["SizeRootFs"], want_rw + img_size);
     let idle = containers.iter().find(|c| c["Names"][0] == "/idle").expect("idle");
     assert!(idle.get("SizeRw").is_none(), "SizeRw is omitted when 0: {idle}");
+    // `docker ps -s` shows the same figures (three significant digits, as Docker's).
+    let sizes = d.docker(&["ps", "-as", "--format", "{{.Names}} {{.Size}}"]).ok().to_owned();
+    let want = format!("writer {} (virtual {})", human3(want_rw), human3(want_rw + img_size));
+    assert!(sizes.lines().any(|l| l == want), "{want:?} not in {sizes:?}");
+    assert!(sizes.lines().any(|l| l == format!("idle 0B (virtual {})", human3(img_size))), "{sizes:?}");
     let mountpoint = d.docker(&["volume", "inspect", "-f", "{{.Mountpoint}}", "data"]).ok().trim().to_owned();
     let vols = df["Volumes"].as_array().expect("volumes");
     let data = vols.iter().find(|v| v["Name"] == "data").expect("data volume");
@@ -113,7 +128,7 @@ fn system_df_reports_exact_sizes() {
 
 #[test]
 fn image_and_container_prune_dry_run_and_protection() {
-    let Some(d) = daemon_with_busybox("image_and_container_prune_dry_run_and_protection") else { return };
+    let Some(d) = Daemon::with_busybox("image_and_container_prune_dry_run_and_protection") else { return };
     let tar = busybox_rootfs_tar().display().to_string();
     // Two more images with their own layer each: one dangling, one protected and dangling.
     d.docker(&["import", "-c", "ENV X=1", &tar, "gone:1"]).ok();
@@ -156,7 +171,7 @@ fn image_and_container_prune_dry_run_and_protection() {
 
 #[test]
 fn volume_prune_dry_run_and_protection() {
-    let Some(d) = daemon_with_busybox("volume_prune_dry_run_and_protection") else { return };
+    let Some(d) = Daemon::with_busybox("volume_prune_dry_run_and_protection") else { return };
     d.docker(&["volume", "create", "plain"]).ok();
     d.docker(&["volume", "create", "--label", "strata.protect=true", "precious"]).ok();
     d.docker(&[
@@ -181,4 +196,89 @@ fn volume_prune_dry_run_and_protection() {
     let out = d.docker(&["volume", "prune", "-af"]).ok().to_owned();
     assert!(out.contains("plain") && out.contains("Total reclaimed space: 4.096kB"), "{out}");
     assert_eq!(d.docker(&["volume", "ls", "-q"]).ok(), "precious\n");
+}
+
+/// What `docker system prune` prints and leaves, as Docker 20.10 does for the same objects
+/// (checked side by side with the reference daemon): stopped containers, unused networks,
+/// anonymous unused volumes (API ≥ 1.42: named ones stay), unused images — an image a running
+/// container uses loses its tags but the last one in lexical order of the full names — and the
+/// build cache (nothing, but the call must succeed); `until` is refused with `--volumes`.
+#[test]
+fn system_prune_prints_and_removes_what_docker_does() {
+    let Some(d) = Daemon::with_busybox("system_prune_prints_and_removes_what_docker_does") else { return };
+    d.docker(&["volume", "create", "named_idle"]).ok();
+    d.docker(&[
+        "run",
+        "--name",
+        "writer",
+        "-v",
+        "named_used:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /data/a; head -c 54321 /dev/zero > /big",
+    ])
+    .ok();
+    d.docker(&["run", "-d", "--name", "running", "busybox", "sleep", "3600"]).ok();
+    d.docker(&["run", "--name", "anonw", "-v", "/anon", "busybox", "sh", "-c", "head -c 3000 /dev/zero > /anon/f"])
+        .ok();
+    d.docker(&["rm", "anonw"]).ok();
+    let anon = d.docker(&["volume", "ls", "-q", "--filter", "dangling=true"]).ok().to_owned();
+    let anon: Vec<&str> = anon.lines().filter(|v| v.len() == 64).collect();
+    assert_eq!(anon.len(), 1, "{anon:?}");
+    d.docker(&["network", "create", "n1"]).ok();
+    d.docker(&["tag", "busybox", "bb:tagged"]).ok();
+    d.docker(&["tag", "busybox", "zz:1"]).ok();
+    // A dangling image sharing its layer with img:1.
+    d.docker(&["commit", "writer", "img:1"]).ok();
+    let dangling = d.docker(&["image", "inspect", "-f", "{{.Id}}", "img:1"]).ok().trim().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    d.docker(&["commit", "writer", "img:1"]).ok();
+    let img1 = d.docker(&["image", "inspect", "-f", "{{.Id}}", "img:1"]).ok().trim().to_owned();
+    assert_ne!(img1, dangling);
+    let writer = d.docker(&["inspect", "-f", "{{.Id}}", "writer"]).ok().trim().to_owned();
+    let upper = d.docker(&["inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "writer"]).ok().trim().to_owned();
+    let rw = du_files(&upper);
+
+    // `until` does not apply to volumes: refused before anything is removed, by both CLIs.
+    let refused = "ERROR: The \"until\" filter is not supported with \"--volumes\"";
+    d.docker(&["system", "prune", "--volumes", "--filter", "until=1h", "-f"]).fails_with(1, refused);
+    d.strata(&["system", "prune", "--volumes", "--filter", "until=1h", "-f"]).fails_with(1, refused);
+    d.docker(&["volume", "prune", "--filter", "until=1h", "-f"])
+        .fails_with(1, "Error response from daemon: Invalid filter 'until'");
+    let bad = d.http("POST", "/v1.41/containers/prune?filters=%7B%22until%22%3A%7B%22xyz%22%3Atrue%7D%7D");
+    assert_eq!(
+        (bad.status, bad.json()["message"].clone()),
+        (500, "failed to parse value as time or duration: \"xyz\"".into())
+    );
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().lines().count(), 2, "nothing was removed");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().lines().count(), 3, "nothing was removed");
+
+    let out = d.docker(&["system", "prune", "-a", "--volumes", "-f"]).ok().to_owned();
+    assert!(out.starts_with(&format!("Deleted Containers:\n{writer}\n\nDeleted Networks:\nn1\n\n")), "{out}");
+    assert!(out.contains(&format!("Deleted Volumes:\n{}\n\nDeleted Images:\n", anon[0])), "{out}");
+    for line in ["untagged: img:1", &format!("deleted: {img1}"), &format!("deleted: {dangling}")] {
+        assert!(out.lines().any(|l| l == line), "{line:?} missing from {out}");
+    }
+    // In use by `running`: tags go in the order rmi would take them; the last one stays.
+    assert!(out.contains("untagged: bb:tagged\nuntagged: busybox:latest\n"), "{out}");
+    assert!(!out.contains("zz:1"), "{out}");
+    // The writer's layer, the anonymous volume's 3000 bytes and the committed layer (shared by
+    // both images, freed once).
+    let layer = 54321;
+    let total = rw + 3000 + layer;
+    let shown = format!("{:.1}kB", total as f64 / 1000.0);
+    assert!(out.ends_with(&format!("\nTotal reclaimed space: {shown}\n")), "{out} (want {total} bytes)");
+    assert_eq!(d.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok(), "zz:1\n");
+    assert_eq!(d.docker(&["ps", "-a", "--format", "{{.Names}}"]).ok(), "running\n");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok(), "named_idle\nnamed_used\n");
+    assert_eq!(d.docker(&["network", "ls", "--format", "{{.Name}}"]).ok(), "host\nnone\n");
+    let table = d.docker(&["system", "df"]).ok().to_owned();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[1].starts_with("Images          1         1         "), "{table}");
+    assert_eq!(lines[2], "Containers      1         1         0B        0B", "{table}");
+    assert_eq!(lines[3], "Local Volumes   2         0         100kB     100kB (100%)", "{table}");
+    // A second prune finds nothing, and says so as Docker does.
+    assert_eq!(d.docker(&["system", "prune", "-a", "--volumes", "-f"]).ok(), "Total reclaimed space: 0B\n");
+    assert_eq!(d.docker(&["builder", "prune", "-f"]).ok(), "Total reclaimed space: 0B\n");
 }

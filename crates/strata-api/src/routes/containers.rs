@@ -7,7 +7,7 @@
 //! headers at once and the status line only when the condition is met; `logs` frames the same
 //! way as attach.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -491,21 +491,64 @@ async fn inspect(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     Ok(json(StatusCode::OK, &inspect_json(ctx, &c, size)))
 }
 
-fn image_name(ctx: &Ctx, c: &Container) -> String {
-    // `Image` in listings: what the user typed if it still names the same image, else the id.
-    match ctx.engine.images().resolve(&c.config.image) {
-        Ok(img) if img.id.to_string() == c.image_id => c.config.image.clone(),
-        _ => c.image_id.clone(),
+/// What a listing of many containers looks up once per request rather than once per
+/// container: the image each `Config.Image` names now, the size of each image, the networks and
+/// endpoints. Containers mostly share a few images, so a listing resolves each distinct one once.
+pub(crate) struct ListLookups<'a> {
+    ctx: &'a Ctx,
+    /// `Config.Image` as typed → the id it resolves to now (`None`: it names nothing).
+    named: HashMap<String, Option<String>>,
+    /// Image id → `Size` (0 when the image is gone).
+    sizes: HashMap<String, u64>,
+    networks: super::networks::NetworkIndex,
+}
+
+impl<'a> ListLookups<'a> {
+    pub(crate) fn new(ctx: &'a Ctx) -> ListLookups<'a> {
+        ListLookups {
+            ctx,
+            named: HashMap::new(),
+            sizes: HashMap::new(),
+            networks: super::networks::NetworkIndex::load(ctx),
+        }
+    }
+
+    /// Image sizes already known (`system df` has every image's).
+    pub(crate) fn with_image_sizes(mut self, sizes: HashMap<String, u64>) -> Self {
+        self.sizes.extend(sizes);
+        self
+    }
+
+    /// `Image` in listings: what the user typed if it still names the same image, else the id.
+    fn image_name(&mut self, c: &Container) -> String {
+        let images = self.ctx.engine.images();
+        let now = self
+            .named
+            .entry(c.config.image.clone())
+            .or_insert_with(|| images.resolve(&c.config.image).ok().map(|i| i.id.to_string()));
+        if now.as_deref() == Some(c.image_id.as_str()) { c.config.image.clone() } else { c.image_id.clone() }
+    }
+
+    pub(crate) fn image_size(&mut self, image_id: &str) -> u64 {
+        if let Some(s) = self.sizes.get(image_id) {
+            return *s;
+        }
+        let size = self.ctx.engine.images().resolve(image_id).map(|i| i.size).unwrap_or(0);
+        self.sizes.insert(image_id.to_owned(), size);
+        size
     }
 }
 
-pub(crate) fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) -> Value {
+/// One container as `GET /containers/json` (and `/system/df`) shows it; with `size`, `SizeRw`
+/// (left out when 0, as Docker does) and `SizeRootFs`.
+pub(crate) fn list_entry(look: &mut ListLookups<'_>, c: &Container, size: bool, now: SystemTime) -> Value {
+    let ctx = look.ctx;
     let svc = ctx.engine.containers();
     let mode = c.host_config.network_mode.clone();
     let mut v = json!({
         "Id": c.id,
         "Names": [format!("/{}", c.name)],
-        "Image": image_name(ctx, c),
+        "Image": look.image_name(c),
         "ImageID": c.image_id,
         "Command": command_text(c),
         "Created": c.created.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
@@ -514,7 +557,7 @@ pub(crate) fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) 
         "State": c.state.status.as_str(),
         "Status": status_text(ctx, c, now),
         "HostConfig": {"NetworkMode": mode},
-        "NetworkSettings": {"Networks": super::networks::container_networks(ctx, c)},
+        "NetworkSettings": {"Networks": look.networks.container_networks(c)},
         "Mounts": c.mounts.inspect_mounts(),
     });
     if size {
@@ -522,7 +565,7 @@ pub(crate) fn list_entry(ctx: &Ctx, c: &Container, size: bool, now: SystemTime) 
         if rw > 0 {
             v["SizeRw"] = json!(rw);
         }
-        v["SizeRootFs"] = json!(rw + image_size(ctx, c));
+        v["SizeRootFs"] = json!(rw + look.image_size(&c.image_id));
     }
     v
 }
@@ -637,6 +680,7 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let containers =
         tokio::task::spawn_blocking(move || svc.list()).await.map_err(|e| ApiError::internal(e.to_string()))??;
     let now = SystemTime::now();
+    let mut look = ListLookups::new(ctx);
     let mut out = Vec::new();
     for c in &containers {
         if !all && !c.state.is_running() {
@@ -645,7 +689,7 @@ async fn list(ctx: &Ctx) -> ApiResult<Response<Body>> {
         if !matches_filters(ctx, &f, c, &ancestors)? {
             continue;
         }
-        out.push(list_entry(ctx, c, size, now));
+        out.push(list_entry(&mut look, c, size, now));
         if limit.is_some_and(|l| out.len() >= l) {
             break;
         }

@@ -4,7 +4,7 @@
 //! user-defined network is membership only (containers on it share the host's network
 //! namespace). This module gives them Docker's wire shapes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use http::{Method, Response, StatusCode};
@@ -155,7 +155,9 @@ async fn remove(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
 async fn prune(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let f = ctx.query.filters()?;
     f.validate(&["label", "label!", "until"])?;
-    let removed = blocking(ctx, move |n| n.prune(&f)).await?;
+    let until = super::prune::until_filter(&f)?;
+    let removed = blocking(ctx, move |n| n.prune(&f, until)).await?;
+    let removed = if removed.is_empty() { Value::Null } else { json!(removed) };
     Ok(json(StatusCode::OK, &json!({"NetworksDeleted": removed})))
 }
 
@@ -241,6 +243,41 @@ pub async fn attach_created(ctx: &Ctx, container_id: &str, net: &Network, aliase
 /// `NetworkSettings.Networks` of a container: its mode's entry for host/none/default, else one
 /// entry per user-defined network it is attached to, with its aliases.
 pub fn container_networks(ctx: &Ctx, c: &strata_container::record::Container) -> Value {
+    let networks = ctx.engine.networks();
+    let attached = networks.of_container(&c.id).unwrap_or_default();
+    networks_json(c, |mode| networks.get(mode).map(|n| n.id).unwrap_or_default(), &attached)
+}
+
+/// The networks and endpoints of every container, read once for a listing of many containers
+/// (two queries in all, where [`container_networks`] makes two per container).
+pub struct NetworkIndex {
+    /// Network name → id.
+    ids: HashMap<String, String>,
+    /// Container id → the user-defined networks it is attached to, by name, with its aliases.
+    attached: HashMap<String, strata_engine::networks::Attachments>,
+}
+
+impl NetworkIndex {
+    pub fn load(ctx: &Ctx) -> NetworkIndex {
+        let networks = ctx.engine.networks();
+        NetworkIndex {
+            ids: networks.list().unwrap_or_default().into_iter().map(|n| (n.name, n.id)).collect(),
+            attached: networks.attachments().unwrap_or_default(),
+        }
+    }
+
+    /// [`container_networks`] from the index.
+    pub fn container_networks(&self, c: &strata_container::record::Container) -> Value {
+        let attached = self.attached.get(&c.id).map(Vec::as_slice).unwrap_or_default();
+        networks_json(c, |mode| self.ids.get(mode).cloned().unwrap_or_default(), attached)
+    }
+}
+
+fn networks_json(
+    c: &strata_container::record::Container,
+    mode_network_id: impl FnOnce(&str) -> String,
+    attached: &[(Network, Vec<String>)],
+) -> Value {
     let blank = |network_id: &str, aliases: Value| {
         json!({
             "IPAMConfig": null, "Links": null, "Aliases": aliases, "NetworkID": network_id, "EndpointID": "",
@@ -252,10 +289,9 @@ pub fn container_networks(ctx: &Ctx, c: &strata_container::record::Container) ->
     let mode = c.host_config.network_mode.as_str();
     if !is_user_network_mode(mode) {
         let mode = if mode == "default" { "host" } else { mode };
-        let id = ctx.engine.networks().get(mode).map(|n| n.id).unwrap_or_default();
-        out.insert(mode.to_owned(), blank(&id, Value::Null));
+        out.insert(mode.to_owned(), blank(&mode_network_id(mode), Value::Null));
     }
-    for (n, aliases) in ctx.engine.networks().of_container(&c.id).unwrap_or_default() {
+    for (n, aliases) in attached {
         let aliases = if aliases.is_empty() { Value::Null } else { json!(aliases) };
         out.insert(n.name.clone(), blank(&n.id, aliases));
     }

@@ -1,4 +1,5 @@
-//! `POST /images/prune` and `POST /containers/prune`, with two strata extensions Docker clients
+//! `POST /images/prune`, `POST /containers/prune` and `POST /build/prune` (strata builds
+//! nothing, so there is never a build cache to prune), with two strata extensions Docker clients
 //! never see unless they ask:
 //!
 //! - `dryrun=1`: the answer lists what would be removed and the space it would free, and
@@ -6,7 +7,7 @@
 //! - objects labelled `strata.protect=true` are never pruned; the answer's extra `Skipped` list
 //!   (`[{"Id","Reason"}]`) names them and every other candidate left alone, with the reason.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -36,10 +37,15 @@ fn parse_until(s: &str) -> Option<std::time::SystemTime> {
     humantime::parse_duration(s).ok().and_then(|d| std::time::SystemTime::now().checked_sub(d))
 }
 
-fn until_filter(f: &strata_engine::filters::Filters) -> ApiResult<Option<std::time::SystemTime>> {
-    match f.get("until").next() {
-        None => Ok(None),
-        Some(u) => parse_until(u).map(Some).ok_or_else(|| ApiError::bad_request(format!("invalid until filter: {u}"))),
+pub(crate) fn until_filter(f: &strata_engine::filters::Filters) -> ApiResult<Option<std::time::SystemTime>> {
+    // Docker answers both mistakes with a 500 and these words.
+    let values: Vec<&str> = f.get("until").collect();
+    match values.as_slice() {
+        [] => Ok(None),
+        [u] => parse_until(u)
+            .map(Some)
+            .ok_or_else(|| ApiError::internal(format!("failed to parse value as time or duration: {u:?}"))),
+        _ => Err(ApiError::internal("more than one until filter specified")),
     }
 }
 
@@ -59,7 +65,10 @@ pub async fn images(ctx: &Ctx) -> ApiResult<Response<Body>> {
     let engine = ctx.engine.clone();
     let report = tokio::task::spawn_blocking(move || {
         let containers = engine.containers().list().unwrap_or_default();
-        let in_use: HashSet<String> = containers.iter().map(|c| c.image_id.clone()).collect();
+        let mut in_use: HashMap<String, String> = HashMap::new();
+        for c in &containers {
+            in_use.entry(c.image_id.clone()).or_insert_with(|| c.id.clone());
+        }
         let held = engine.layers().all_rw().unwrap_or_default().into_iter().filter_map(|r| r.parent).collect();
         engine.images().prune(&filter, &in_use, &held, dry_run)
     })
@@ -141,4 +150,28 @@ pub async fn containers(ctx: &Ctx) -> ApiResult<Response<Body>> {
         body["Skipped"] = skipped_json(&skipped);
     }
     Ok(json(StatusCode::OK, &body))
+}
+
+/// The filters Docker's build-cache prune accepts.
+const BUILD_CACHE_FILTERS: &[&str] = &[
+    "until",
+    "unused-for",
+    "id",
+    "parent",
+    "type",
+    "description",
+    "inuse",
+    "shared",
+    "private",
+    "mutable",
+    "immutable",
+];
+
+/// `POST /build/prune`: strata has no builder, hence no build cache; the answer is Docker's for
+/// an empty cache (what `docker system prune` and `docker builder prune` expect), and an unknown
+/// filter is refused as Docker refuses it.
+pub fn build_cache(ctx: &Ctx) -> ApiResult<Response<Body>> {
+    let f = ctx.query.filters()?;
+    f.validate(BUILD_CACHE_FILTERS).map_err(|e| ApiError::bad_request(format!("failed to prune build cache: {e}")))?;
+    Ok(json(StatusCode::OK, &json!({"CachesDeleted": null, "SpaceReclaimed": 0})))
 }

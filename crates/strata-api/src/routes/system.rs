@@ -98,18 +98,15 @@ async fn disk_usage(ctx: &Ctx) -> ApiResult<Response<Body>> {
         let now = std::time::SystemTime::now();
         let image_sizes: HashMap<String, u64> =
             images.iter().flatten().filter_map(|i| Some((i["Id"].as_str()?.to_owned(), i["Size"].as_u64()?))).collect();
+        let mut look = crate::routes::containers::ListLookups::new(ctx).with_image_sizes(image_sizes);
         list.iter()
             .zip(&sizes)
             .map(|(c, rw)| {
-                let mut o = crate::routes::containers::list_entry(ctx, c, false, now);
+                let mut o = crate::routes::containers::list_entry(&mut look, c, false, now);
                 if *rw > 0 {
                     o["SizeRw"] = serde_json::json!(rw);
                 }
-                let base = match image_sizes.get(&c.image_id) {
-                    Some(s) => *s,
-                    None => ctx.engine.images().resolve(&c.image_id).map(|i| i.size).unwrap_or(0),
-                };
-                o["SizeRootFs"] = serde_json::json!(rw + base);
+                o["SizeRootFs"] = serde_json::json!(rw + look.image_size(&c.image_id));
                 o
             })
             .collect()

@@ -357,29 +357,50 @@ pub async fn image_prune(client: &Client, a: ImagePruneArgs) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// `strata system prune`: stopped containers, then (with `--volumes`) unused volumes, then
-/// images; one total.
-async fn system_prune(client: &Client, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
-    let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
+/// `docker system prune`'s warning for these options.
+fn system_prune_warning(a: &SystemPruneArgs) -> String {
+    let mut warning = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+    );
     if a.volumes {
         warning.push_str("  - all anonymous volumes not used by at least one container\n");
     }
     if a.all {
-        warning.push_str("  - all images without at least one container associated to them\n");
+        warning.push_str("  - all images without at least one container associated to them\n  - all build cache\n");
     } else {
-        warning.push_str("  - all dangling images\n");
+        warning.push_str("  - all dangling images\n  - unused build cache\n");
     }
-    if !a.force && !a.dry_run && !confirm(&warning)? {
+    if !a.filter.is_empty() {
+        warning.push_str("\n  Items to be pruned will be filtered with:\n");
+        for (k, v) in &a.filter {
+            warning.push_str(&format!("  - {k}={v}\n"));
+        }
+    }
+    warning
+}
+
+/// `strata system prune`: stopped containers, unused networks, (with `--volumes`) unused
+/// volumes, then images; one total. Like docker, refuses `until` with `--volumes` (volume prune
+/// has no `until`).
+async fn system_prune(client: &Client, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
+    if a.volumes && a.filter.iter().any(|(k, _)| k == "until") {
+        eprintln!("ERROR: The \"until\" filter is not supported with \"--volumes\"");
+        return Ok(ExitCode::FAILURE);
+    }
+    if !a.force && !a.dry_run && !confirm(&system_prune_warning(&a))? {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
     let mut space = 0;
     let report = call_prune(client, "containers", &a.filter, a.dry_run).await?;
     space += print_report(&mut out, &report, "Containers", "ContainersDeleted", a.dry_run);
+    if !a.dry_run {
+        // Networks hold no data: nothing to report in a dry run.
+        let report = call_prune(client, "networks", &a.filter, false).await?;
+        print_report(&mut out, &report, "Networks", "NetworksDeleted", false);
+    }
     if a.volumes {
-        // Volumes take only label filters; anonymous ones only (API ≥ 1.42 decides that).
-        let labels: Vec<(String, String)> = a.filter.iter().filter(|(k, _)| k.starts_with("label")).cloned().collect();
-        let report = call_prune(client, "volumes", &labels, a.dry_run).await?;
+        let report = call_prune(client, "volumes", &a.filter, a.dry_run).await?;
         space += print_report(&mut out, &report, "Volumes", "VolumesDeleted", a.dry_run);
     }
     let report = call_prune(client, "images", &image_filter(a.all, &a.filter), a.dry_run).await?;
