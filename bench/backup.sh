@@ -13,12 +13,16 @@
 # times slower for minutes after mass deletions, which would penalise whatever runs next.
 #   backup_{guide,host_gzip,host_zstd,strata}_s / _mbps   time and MB/s of volume data
 #   restore_{guide,host_gzip,host_zstd,strata}_s / _mbps
+#   restore_strata_before_s / _mbps                       with BEFORE_STRATAD/BEFORE_STRATA: another
+#                                                         build's restore of the same backup, in the
+#                                                         same rounds (to compare builds fairly)
 #   size_{guide_gz,host_zst,strata_zst}_mb                 output sizes
 #   clone_{ext4_copy,xfs_reflink}_s, cp_a_ext4_s, cp_reflink_xfs_s
 #
 # Usage (as root, from the repository):  bench/backup.sh
 # Knobs: DATA_MB=1024 ROUNDS=2 BENCH_DIR=/var/tmp/strata-backupbench REF_SOCK=/run/ref-docker.sock
 #        STRATAD=target/release/stratad STRATA=target/release/strata SKIP_DOCKER=1 SKIP_XFS=1
+#        BEFORE_STRATAD=… BEFORE_STRATA=… (an older build, e.g. copied aside before a change)
 set -u -o pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -35,9 +39,13 @@ if [ ! -x "$STRATAD" ] || [ ! -x "$STRATA" ]; then
   cargo build --release --bins >&2 || exit 1
 fi
 STRATAD=$(realpath "$STRATAD"); STRATA=$(realpath "$STRATA")
+BEFORE_STRATAD=${BEFORE_STRATAD:-}; BEFORE_STRATA=${BEFORE_STRATA:-}
+if [ -n "$BEFORE_STRATAD" ]; then
+  BEFORE_STRATAD=$(realpath "$BEFORE_STRATAD"); BEFORE_STRATA=$(realpath "${BEFORE_STRATA:-$STRATA}")
+fi
 
 cleanup() {
-  for p in "$DIR"/strata*.pid; do [ -f "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null; done
+  for p in "$DIR"/*.pid; do [ -f "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null; done
   sleep 0.5
   if [ -z "${SKIP_DOCKER:-}" ]; then
     $REF volume rm -f bench_backup_src bench_backup_dst1 bench_backup_dst2 bench_backup_dst3 >/dev/null 2>&1
@@ -47,8 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 rm -rf "$DIR"; mkdir -p "$DIR/data" "$DIR/out"
-# Every copy is kept until the end (see above): about (8 + 2 * ROUNDS) times the volume.
-need_mb=$((DATA_MB * (8 + 2 * ${ROUNDS:-2}) + 2048))
+# Every copy is kept until the end (see above): about (8 + 3 * ROUNDS) times the volume.
+need_mb=$((DATA_MB * (8 + 3 * ${ROUNDS:-2}) + 2048))
 free_mb=$(df -Pm "$DIR" | awk 'NR == 2 {print $4}')
 if [ "$free_mb" -lt "$need_mb" ]; then
   echo "not enough space in $DIR: ${free_mb} MB free, ${need_mb} MB needed (lower DATA_MB or ROUNDS)" >&2
@@ -92,15 +100,19 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores; volume: ${DATA_REAL_MB} MB in ${FILES
 sync
 
 # ---- strata daemon on the same filesystem
-start_strata() { # NAME DATAROOT
+start_strata() { # NAME DATAROOT [STRATAD]
   echo '{}' >"$DIR/$1.json"
-  nohup "$STRATAD" --config-file "$DIR/$1.json" --data-root "$2" --exec-root "$DIR/$1-exec" \
+  nohup "${3:-$STRATAD}" --config-file "$DIR/$1.json" --data-root "$2" --exec-root "$DIR/$1-exec" \
     -H "unix://$DIR/$1.sock" --pidfile "$DIR/$1.pid" --log-level warn >>"$DIR/$1.log" 2>&1 &
   for _ in $(seq 2000); do curl -sf --unix-socket "$DIR/$1.sock" http://localhost/_ping >/dev/null && return; sleep 0.01; done
   echo "stratad $1 did not start" >&2; exit 1
 }
 start_strata strata "$DIR/strata-root"
 S="$STRATA -H unix://$DIR/strata.sock"
+if [ -n "$BEFORE_STRATAD" ]; then
+  start_strata before "$DIR/before-root" "$BEFORE_STRATAD"
+  B="$BEFORE_STRATA -H unix://$DIR/before.sock"
+fi
 $S volume create benchvol >/dev/null
 cp -a "$DIR/data/." "$DIR/strata-root/volumes/benchvol/_data/"
 sync
@@ -129,7 +141,7 @@ metric size_strata_zst_mb "$(size_mb "$file")" MB
 # time of creating ~90k files on this shared VM moves by 50% from one minute to the next)
 ROUNDS=${ROUNDS:-2}
 best() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b < a) print b; else print a }'; }
-g_best=""; z_best=""; s_best=""
+g_best=""; z_best=""; s_best=""; b_best=""
 t=$(now); mkdir -p "$DIR/rgz"; tar xzf "$DIR/out/host.tar.gz" -C "$DIR/rgz"; sync; s=$(since "$t")
 metric restore_host_gzip_s "$s" s; metric restore_host_gzip_mbps "$(mbps "$s")" MB/s
 for round in $(seq "$ROUNDS"); do
@@ -141,13 +153,26 @@ for round in $(seq "$ROUNDS"); do
   fi
   mkdir -p "$DIR/rzst$round"; sync; t=$(now)
   zstd -q -dc "$DIR/out/host.tar.zst" | tar x -C "$DIR/rzst$round"; sync; z_best=$(best "$z_best" "$(since "$t")")
-  sync; t=$(now)
-  $S volume restore "$file" --name "restored$round" >/dev/null 2>&1 || exit 1
-  s_best=$(best "$s_best" "$(since "$t")")
+  # The two builds take turns going first.
+  builds="now before"; [ $((round % 2)) -eq 0 ] && builds="before now"
+  for build in $builds; do
+    if [ "$build" = now ]; then
+      sync; t=$(now)
+      $S volume restore "$file" --name "restored$round" >/dev/null 2>&1 || exit 1
+      s_best=$(best "$s_best" "$(since "$t")")
+    elif [ -n "$BEFORE_STRATAD" ]; then
+      sync; t=$(now)
+      $B volume restore "$file" --name "restored$round" >/dev/null 2>&1 || exit 1
+      b_best=$(best "$b_best" "$(since "$t")")
+    fi
+  done
 done
 if [ -n "$g_best" ]; then metric restore_guide_s "$g_best" s; metric restore_guide_mbps "$(mbps "$g_best")" MB/s; fi
 metric restore_host_zstd_s "$z_best" s; metric restore_host_zstd_mbps "$(mbps "$z_best")" MB/s
 metric restore_strata_s "$s_best" s; metric restore_strata_mbps "$(mbps "$s_best")" MB/s
+if [ -n "$b_best" ]; then
+  metric restore_strata_before_s "$b_best" s; metric restore_strata_before_mbps "$(mbps "$b_best")" MB/s
+fi
 if diff -r --no-dereference "$DIR/data" "$DIR/strata-root/volumes/restored1/_data" >/dev/null; then
   metric restore_strata_identical yes ""
 else
