@@ -19,7 +19,7 @@
 #   size_{guide_gz,host_zst,strata_zst}_mb                 output sizes
 #   clone_{ext4_copy,xfs_reflink}_s, cp_a_ext4_s, cp_reflink_xfs_s
 #
-# Usage (as root, from the repository):  bench/backup.sh
+# Usage (as root, from the repository):  bench/backup.sh   (writes bench/results/<stamp>-backup.txt)
 # Knobs: DATA_MB=1024 ROUNDS=2 BENCH_DIR=/var/tmp/strata-backupbench REF_SOCK=/run/ref-docker.sock
 #        STRATAD=target/release/stratad STRATA=target/release/strata SKIP_DOCKER=1 SKIP_XFS=1
 #        BEFORE_STRATAD=… BEFORE_STRATA=… (an older build, e.g. copied aside before a change)
@@ -34,6 +34,10 @@ STRATAD=${STRATAD:-target/release/stratad}
 STRATA=${STRATA:-target/release/strata}
 REF="docker -H unix://$REF_SOCK"
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+# The figures go to stdout and to bench/results/<stamp>-backup[-<DATA_MB>].txt.
+mkdir -p bench/results
+RESULT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-backup$([ "$DATA_MB" = 1024 ] || echo "-$DATA_MB").txt
+exec > >(tee "$RESULT")
 if [ ! -x "$STRATAD" ] || [ ! -x "$STRATA" ]; then
   echo "building the release binaries" >&2
   cargo build --release --bins >&2 || exit 1
@@ -50,10 +54,13 @@ cleanup() {
   if [ -z "${SKIP_DOCKER:-}" ]; then
     $REF volume rm -f bench_backup_src bench_backup_dst1 bench_backup_dst2 bench_backup_dst3 >/dev/null 2>&1
   fi
-  umount "$DIR/xfs" 2>/dev/null
+  # The daemons may take a moment to exit and let go of the XFS; a lazy unmount never leaves it
+  # mounted (a leftover mount made the next run's `rm -rf` fail).
+  umount "$DIR/xfs" 2>/dev/null || { sleep 2; umount "$DIR/xfs" 2>/dev/null || umount -l "$DIR/xfs" 2>/dev/null; }
   rm -rf "$DIR"
 }
 trap cleanup EXIT
+umount -l "$DIR/xfs" 2>/dev/null
 rm -rf "$DIR"; mkdir -p "$DIR/data" "$DIR/out"
 # Every copy is kept until the end (see above): about (8 + 3 * ROUNDS) times the volume.
 need_mb=$((DATA_MB * (8 + 3 * ${ROUNDS:-2}) + 2048))
