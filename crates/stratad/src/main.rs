@@ -84,6 +84,8 @@ impl Flags {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: large transfers must not leave the daemon's memory inflated.
+    strata_sys::allocator::keep_small();
     let flags = Flags::parse();
     let config = match load_config(&flags) {
         Ok(c) => c,
