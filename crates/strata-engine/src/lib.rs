@@ -354,33 +354,17 @@ fn engine_id(store: &Store) -> Result<String, EngineError> {
 /// A random (version 4) UUID in its text form.
 fn random_uuid() -> String {
     let mut b = [0u8; 16];
-    fill_random(&mut b);
+    strata_sys::random::fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
-/// Fills `buf` from the kernel's random source.
-pub fn fill_random(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            // getrandom(2) cannot fail on a kernel strata supports once the pool is initialised;
-            // falling back to a weaker source would be worse than stopping.
-            Err(e) => panic!("getrandom failed: {e}"),
-        }
-    }
-}
-
 /// 64 lowercase hex characters of fresh randomness: the id form of containers, execs and
 /// anonymous volumes.
 pub fn random_hex_id() -> String {
-    let mut b = [0u8; 32];
-    fill_random(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    strata_sys::random::hex_id()
 }
 
 #[cfg(test)]

@@ -108,24 +108,11 @@ pub fn chain_ids(diff_ids: &[DiffId]) -> Vec<ChainId> {
 }
 
 /// Fills `buf` from the kernel's random source.
-pub fn fill_random(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            // getrandom(2) cannot fail once the pool is initialised; a weaker source would be
-            // worse than stopping.
-            Err(e) => panic!("getrandom failed: {e}"),
-        }
-    }
-}
+pub use strata_sys::random::fill as fill_random;
 
 /// A fresh 64-hex directory name for a layer (Docker's cache id / mount id form).
 pub fn random_cache_id() -> String {
-    let mut b = [0u8; 32];
-    fill_random(&mut b);
-    hex(&b)
+    strata_sys::random::hex_id()
 }
 
 /// A fresh overlay2 link id: 26 characters of `A-Z0-9`, like Docker's.

@@ -20,4 +20,5 @@ pub mod mountcall;
 pub mod mountinfo;
 pub mod process;
 pub mod quota;
+pub mod random;
 pub mod writeback;

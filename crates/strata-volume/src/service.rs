@@ -94,22 +94,7 @@ pub struct Volumes {
 
 /// 64 lowercase hex characters of fresh randomness (an anonymous volume's name).
 pub fn random_name() -> String {
-    let mut b = [0u8; 32];
-    fill_random(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn fill_random(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty()) {
-            Ok(n) => filled += n,
-            Err(rustix::io::Errno::INTR) => {}
-            // getrandom(2) does not fail once the kernel's pool is ready; a weaker source would
-            // be worse than stopping.
-            Err(e) => panic!("getrandom failed: {e}"),
-        }
-    }
+    strata_sys::random::hex_id()
 }
 
 /// Seconds since the epoch, now.
