@@ -115,17 +115,10 @@ pub enum MountError {
     #[error("VolumeOptions.Subpath needs API v1.45 or newer")]
     SubpathNeedsNewerApi,
 
-    /// A one-character local volume name. 400.
-    #[error("create {name}: volume name is too short, names should be at least two alphanumeric characters")]
-    VolumeNameTooShort { name: String },
-
-    /// A local volume name outside `[a-zA-Z0-9][a-zA-Z0-9_.-]+` (e.g. `-v foo/bar:/d`). 400.
-    #[error(
-        "create {name}: {} includes invalid characters for a local volume name, only {} are allowed. If you intended to pass a host directory, use absolute path",
-        quote(.name),
-        quote(crate::volume_name::RESTRICTED_NAME_CHARS)
-    )]
-    VolumeNameInvalid { name: String },
+    /// A local volume name outside Docker's rule: one character, or outside
+    /// `[a-zA-Z0-9][a-zA-Z0-9_.-]+` (e.g. `-v foo/bar:/d`), or too long. 400.
+    #[error("create {name}: {source}")]
+    VolumeName { name: String, source: crate::volume_name::NameError },
 
     /// A tmpfs option that is neither a mount flag nor a known `key=value` (at start). 500.
     #[error("invalid tmpfs option {}", quote_list(.fields))]
@@ -173,8 +166,7 @@ impl MountError {
             | OptionsForOtherType { .. }
             | ForceRecursiveNeedsNewerApi
             | SubpathNeedsNewerApi
-            | VolumeNameTooShort { .. }
-            | VolumeNameInvalid { .. } => ErrorClass::InvalidParameter,
+            | VolumeName { .. } => ErrorClass::InvalidParameter,
             InvalidBindSpec { .. }
             | InvalidBindConfig { .. }
             | InvalidBindMode { .. }

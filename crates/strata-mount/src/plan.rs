@@ -504,7 +504,7 @@ fn daemon_root_propagation(m: &Mount, daemon_root: &str) -> Result<Option<Propag
 fn check_volume_name(m: &PlannedMount) -> Result<(), MountError> {
     match m.volume() {
         Some(VolumeMount { name: VolumeName::Named(name), driver, .. }) if volume_name::is_local_driver(driver) => {
-            volume_name::validate_local_name(name)
+            volume_name::validate(name).map_err(|source| MountError::VolumeName { name: name.clone(), source })
         }
         _ => Ok(()),
     }

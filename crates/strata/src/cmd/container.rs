@@ -22,6 +22,8 @@ use crate::streams::{BlockingWriter, Ended, pump};
 use crate::template::Method as RowMethod;
 use crate::terminal::{self, RawMode};
 use crate::units::{human_duration, human_size};
+// `docker ps` quotes a command with Go's `strconv.Quote`.
+use strata_mount::gocompat::quote as go_quote;
 
 /// docker's exit status when the daemon or the command line failed before the container ran.
 pub const EXIT_DAEMON: u8 = 125;
@@ -1164,25 +1166,6 @@ fn ellipsis(s: &str, width: usize) -> String {
     }
     let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
     out.push('…');
-    out
-}
-
-/// Go's `strconv.Quote` for the printable text commands are.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 
