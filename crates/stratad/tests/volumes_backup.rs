@@ -210,6 +210,14 @@ fn backup_and_restore_round_trip_byte_exact() {
     assert!(trash_is_empty(&d));
 }
 
+/// Creates volume `v1`, fills it with [`populate`] and backs it up into `dest`; returns the data
+/// file.
+fn backed_up_v1(d: &Daemon, dest: &Path) -> PathBuf {
+    d.strata(&["volume", "create", "v1"]).ok();
+    populate(&data_dir(d, "v1"));
+    PathBuf::from(d.strata(&["volume", "backup", "v1", "--to", s(dest)]).ok().trim())
+}
+
 #[test]
 fn corrupt_and_truncated_backups_are_refused_leaving_nothing() {
     if !strata_testkit::require_root("corrupt_and_truncated_backups_are_refused_leaving_nothing") {
@@ -217,9 +225,7 @@ fn corrupt_and_truncated_backups_are_refused_leaving_nothing() {
     }
     let d = Daemon::start();
     let dest = tempfile::tempdir().expect("tempdir");
-    d.strata(&["volume", "create", "v1"]).ok();
-    populate(&data_dir(&d, "v1"));
-    let data_file = PathBuf::from(d.strata(&["volume", "backup", "v1", "--to", s(dest.path())]).ok().trim());
+    let data_file = backed_up_v1(&d, dest.path());
     let good = std::fs::read(&data_file).expect("read");
 
     let mut flipped = good.clone();
@@ -487,9 +493,7 @@ fn an_error_mid_way_arrives_as_an_error_line_and_leaves_nothing() {
     }
     let d = Daemon::start();
     let dest = tempfile::tempdir().expect("tempdir");
-    d.strata(&["volume", "create", "v1"]).ok();
-    populate(&data_dir(&d, "v1"));
-    let data_file = PathBuf::from(d.strata(&["volume", "backup", "v1", "--to", s(dest.path())]).ok().trim());
+    let data_file = backed_up_v1(&d, dest.path());
     let mut body = restore_body(&data_file);
     let at = body.len() - 64;
     body[at] ^= 0x10;
