@@ -599,20 +599,11 @@ impl LayerStore {
     /// [`LayerStore::rw_size`] of many containers, walked on a few threads; 0 for a container
     /// whose size cannot be read.
     pub fn rw_sizes(&self, container_ids: &[&str]) -> Vec<u64> {
-        if container_ids.len() < 2 {
-            return container_ids.iter().map(|id| self.rw_size(id).unwrap_or(0)).collect();
-        }
-        let chunk = container_ids.len().div_ceil(SIZE_WORKERS);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = container_ids
-                .chunks(chunk)
-                .map(|c| {
-                    (c.len(), s.spawn(move || c.iter().map(|id| self.rw_size(id).unwrap_or(0)).collect::<Vec<u64>>()))
-                })
-                .collect();
-            // A worker that panicked reports 0 for its chunk, so sizes stay aligned with ids.
-            handles.into_iter().flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![0; n])).collect()
-        })
+        // A container whose walk failed or panicked counts 0; the others keep their own figure.
+        strata_sys::parallel::map(container_ids, SIZE_WORKERS, 2, |id| self.rw_size(id).unwrap_or(0))
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect()
     }
 
     fn measure_rw(&self, container_id: &str) -> LayerResult<u64> {

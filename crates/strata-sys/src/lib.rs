@@ -18,6 +18,7 @@ pub mod fsprobe;
 pub mod lock;
 pub mod mountcall;
 pub mod mountinfo;
+pub mod parallel;
 pub mod process;
 pub mod quota;
 pub mod random;

@@ -52,22 +52,9 @@ const WORKERS: usize = 4;
 /// Fewer volumes than this are handled on the calling thread.
 const PARALLEL_THRESHOLD: usize = 64;
 
-/// Runs `f` on every item, on up to [`WORKERS`] threads: one result per item, in the items'
-/// order. A call of `f` that panics gives `None` for its item only; every other item still gets
-/// its own result in its own place (callers zip results with items, so one panic must neither
-/// drop nor shift the others).
+/// [`strata_sys::parallel::map`] with the volume service's worker count and threshold.
 fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
-    let one = |item: &T| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item))).ok();
-    if items.len() < PARALLEL_THRESHOLD {
-        return items.iter().map(one).collect();
-    }
-    let chunk = items.len().div_ceil(WORKERS);
-    std::thread::scope(|s| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|c| (c.len(), s.spawn(|| c.iter().map(one).collect::<Vec<_>>()))).collect();
-        // Each item's panic is caught above; should a worker die anyway, its items get `None`.
-        handles.into_iter().flat_map(|(n, h)| h.join().unwrap_or_else(|_| (0..n).map(|_| None).collect())).collect()
-    })
+    strata_sys::parallel::map(items, WORKERS, PARALLEL_THRESHOLD, f)
 }
 
 /// Resets the "prune running" flag when a prune ends, however it ends.
@@ -231,44 +218,6 @@ impl Volumes {
             Err(e) => {
                 tracing::warn!(volume = %v.name, error = %e, "cannot determine the size of a volume");
                 -1
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_map_keeps_one_result_per_item_in_order() {
-        for n in [0, 1, PARALLEL_THRESHOLD - 1, PARALLEL_THRESHOLD, 1000] {
-            let items: Vec<usize> = (0..n).collect();
-            let out = parallel_map(&items, |i| i * 2);
-            assert_eq!(out, items.iter().map(|i| Some(i * 2)).collect::<Vec<_>>(), "n={n}");
-        }
-    }
-
-    #[test]
-    fn a_panicking_item_loses_only_its_own_result() {
-        // Below the threshold (on the calling thread) and above it (on workers), with panics in
-        // the first, a middle and the last chunk: every other item keeps its result and place.
-        for n in [10, PARALLEL_THRESHOLD * 4 + 3] {
-            let items: Vec<usize> = (0..n).collect();
-            let bad = [0, n / 2, n - 1];
-            let out = parallel_map(&items, |i| {
-                if bad.contains(i) {
-                    panic!("item {i} fails on purpose");
-                }
-                i + 1
-            });
-            assert_eq!(out.len(), n, "one result per item");
-            for (i, r) in out.iter().enumerate() {
-                if bad.contains(&i) {
-                    assert_eq!(*r, None, "item {i}");
-                } else {
-                    assert_eq!(*r, Some(i + 1), "item {i}");
-                }
             }
         }
     }
