@@ -318,7 +318,11 @@ if ok; then
 else
   say "this machine's /var/lib/strata has no project quotas: strata says what is missing (see README)"
 fi
-not_yet "volume plugins (docker plugin install vieux/sshfs): strata has no plugin API and no registry"
+run docker plugin ls
+check "docker plugin ls answers like an engine with no plugins installed" has 'ID        NAME      DESCRIPTION   ENABLED'
+run docker plugin install --grant-all-permissions vieux/sshfs
+check "installing a plugin is refused with a plain reason, not a misleading 'not found'" failed_with "does not install managed plugins"
+not_yet "volume plugins (docker plugin install vieux/sshfs): strata has no plugin store and cannot reach a registry"
 
 # ---------------------------------------------------------------------------------------------
 section "6. Volume commands"

@@ -306,3 +306,40 @@ fn strata_volume_prints_what_docker_prints() {
     let bad_label = d.strata(&["volume", "create", "--label", "=v", "x1"]);
     bad_label.fails_with(125, "invalid label '=v': empty name");
 }
+
+#[test]
+fn docker_plugin_commands_answer_as_an_engine_without_plugins() {
+    // Texts captured from Docker 20.10 with no plugin installed.
+    let d = Daemon::start();
+    expect(&d, &d.docker(&["plugin", "ls"]), "ID        NAME      DESCRIPTION   ENABLED\n", "", 0);
+    expect(
+        &d,
+        &d.docker(&["plugin", "ls", "--filter", "enabled=maybe"]),
+        "",
+        "Error response from daemon: Invalid filter 'enabled=[maybe]'\n",
+        1,
+    );
+    for cmd in [
+        &["plugin", "rm", "x"][..],
+        &["plugin", "enable", "x"],
+        &["plugin", "disable", "x"],
+        &["plugin", "set", "x", "a=b"],
+    ] {
+        expect(&d, &d.docker(cmd), "", "Error response from daemon: plugin \"x\" not found\n", 1);
+    }
+    expect(
+        &d,
+        &d.docker(&["plugin", "inspect", "x"]),
+        "[]\n",
+        "Error response from daemon: plugin \"x\" not found\n",
+        1,
+    );
+    // Installing one cannot work (no plugin store, no registry): said plainly, not "not found".
+    d.docker(&["plugin", "install", "--grant-all-permissions", "vieux/sshfs"])
+        .fails_with(1, "strata does not install managed plugins");
+    // A volume asking for a driver that is not there fails as on Docker.
+    d.docker(&["volume", "create", "-d", "vieux/sshfs", "sshvolume"]).fails_with(
+        1,
+        "Error response from daemon: create sshvolume: error looking up volume plugin vieux/sshfs: plugin \"vieux/sshfs\" not found",
+    );
+}

@@ -8,6 +8,7 @@ pub mod events;
 pub mod exec;
 pub mod images;
 pub mod networks;
+pub mod plugins;
 pub mod prune;
 pub mod system;
 pub mod volumes;
@@ -35,12 +36,11 @@ pub async fn route_area(
         "images" => images::route(ctx, method, rest, req).await,
         "volumes" => volumes::route(ctx, method, rest, req).await,
         "networks" => networks::route(ctx, method, rest, req).await,
+        "plugins" => plugins::route(ctx, method, rest, req).await,
         "build" if rest == ["prune"] && method == Method::POST => Some(prune::build_cache(ctx)),
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
         // probing moves on to the next kind.
-        "plugins" | "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
-            system::absent_object_kind(area, method, rest)
-        }
+        "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => system::absent_object_kind(method, rest),
         _ => None,
     }
 }

@@ -147,19 +147,17 @@ pub fn ping(_ctx: &Ctx, method: &Method) -> ApiResult<Response<Body>> {
 pub const NOT_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" \
      to connect this node to swarm and try again.";
 
-/// Object kinds strata does not manage (plugins, swarm objects): a lookup is a 404 JSON, so
+/// Object kinds strata does not manage (swarm objects): a lookup is a 404 JSON, so
 /// `docker inspect NAME` probes on; creating or listing a swarm object (`docker secret create`,
 /// `docker secret ls`) gets Docker's 503 for a node outside a swarm.
-pub fn absent_object_kind(area: &str, method: &Method, rest: &[&str]) -> Option<ApiResult<Response<Body>>> {
-    let swarm_object = matches!(area, "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm");
+pub fn absent_object_kind(method: &Method, rest: &[&str]) -> Option<ApiResult<Response<Body>>> {
     match (method, rest) {
-        (&Method::POST, ["create"]) | (&Method::GET, []) if swarm_object => {
+        (&Method::POST, ["create"]) | (&Method::GET, []) => {
             Some(Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NOT_SWARM_MANAGER)))
         }
-        (&Method::GET, [name, ..]) => Some(Err(ApiError::not_found(match area {
-            "plugins" => format!("plugin \"{name}\" not found"),
-            _ => format!("This node is not a swarm manager. {name} cannot be inspected"),
-        }))),
+        (&Method::GET, [name, ..]) => {
+            Some(Err(ApiError::not_found(format!("This node is not a swarm manager. {name} cannot be inspected"))))
+        }
         _ => None,
     }
 }
