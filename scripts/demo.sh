@@ -521,6 +521,8 @@ run docker rm -f demo-immutable
 say "The guide's docker secret needs swarm mode; like Docker before 'docker swarm init', strata refuses it"
 run_sh "echo s3cr3t | docker secret create db_pass -"
 check "docker secret create answers Docker's own error" failed_with "This node is not a swarm manager"
+run docker swarm init
+check "docker swarm init says strata has no swarm mode (not a bare 'page not found')" failed_with "does not implement swarm mode"
 not_yet "docker swarm init / docker secret / docker service: strata does not implement swarm mode (compose file secrets, section 8, work)"
 
 # ---------------------------------------------------------------------------------------------

@@ -253,6 +253,10 @@ fn secrets_need_a_swarm_as_in_docker() {
     assert_eq!(r.status, 503);
     assert_eq!(r.json()["message"], MSG);
     assert_eq!(d.http("GET", "/v1.41/secrets").status, 503);
+    // What the message suggests cannot work here, and says so.
+    d.docker(&["swarm", "init"]).fails_with(1, "strata does not implement swarm mode");
+    d.docker(&["swarm", "leave"]).fails_with(1, "Error response from daemon: This node is not part of a swarm");
+    d.docker(&["service", "ls"]).fails_with(1, MSG);
 }
 
 #[test]

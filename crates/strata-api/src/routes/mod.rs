@@ -40,7 +40,9 @@ pub async fn route_area(
         "build" if rest == ["prune"] && method == Method::POST => Some(prune::build_cache(ctx)),
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
         // probing moves on to the next kind.
-        "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => system::absent_object_kind(method, rest),
+        "services" | "nodes" | "secrets" | "configs" | "tasks" | "swarm" => {
+            system::absent_object_kind(area, method, rest)
+        }
         _ => None,
     }
 }

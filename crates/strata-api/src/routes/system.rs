@@ -147,15 +147,30 @@ pub fn ping(_ctx: &Ctx, method: &Method) -> ApiResult<Response<Body>> {
 pub const NOT_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" \
      to connect this node to swarm and try again.";
 
+/// What `docker swarm init` and `join` get: strata has no swarm mode.
+pub const NO_SWARM_MODE: &str = "strata does not implement swarm mode (no swarm init or join); for secrets on a \
+     single host, use compose file secrets";
+
 /// Object kinds strata does not manage (swarm objects): a lookup is a 404 JSON, so
 /// `docker inspect NAME` probes on; creating or listing a swarm object (`docker secret create`,
 /// `docker secret ls`) gets Docker's 503 for a node outside a swarm.
-pub fn absent_object_kind(method: &Method, rest: &[&str]) -> Option<ApiResult<Response<Body>>> {
-    match (method, rest) {
-        (&Method::POST, ["create"]) | (&Method::GET, []) => {
+pub fn absent_object_kind(area: &str, method: &Method, rest: &[&str]) -> Option<ApiResult<Response<Body>>> {
+    match (area, method, rest) {
+        // `docker swarm init` / `join` would succeed on Docker; say plainly that strata has no
+        // swarm mode rather than "page not found".
+        ("swarm", &Method::POST, ["init" | "join"]) => {
+            Some(Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, NO_SWARM_MODE)))
+        }
+        ("swarm", &Method::POST, ["leave"]) => {
+            Some(Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "This node is not part of a swarm")))
+        }
+        ("swarm", &Method::POST, ["update" | "unlock"]) | ("swarm", &Method::GET, ["unlockkey"]) => {
             Some(Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NOT_SWARM_MANAGER)))
         }
-        (&Method::GET, [name, ..]) => {
+        (_, &Method::POST, ["create"]) | (_, &Method::GET, []) => {
+            Some(Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NOT_SWARM_MANAGER)))
+        }
+        (_, &Method::GET, [name, ..]) => {
             Some(Err(ApiError::not_found(format!("This node is not a swarm manager. {name} cannot be inspected"))))
         }
         _ => None,
