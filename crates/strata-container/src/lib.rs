@@ -9,6 +9,7 @@ pub mod exec;
 pub mod freeze;
 pub mod health;
 pub mod imageconfig;
+pub mod logconfig;
 pub mod name;
 pub mod record;
 pub mod service;

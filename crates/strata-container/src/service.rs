@@ -45,6 +45,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::error::{ContainerError, Result};
 use crate::imageconfig::{self, ImageRunConfig};
+use crate::logconfig::{self, LogDriver};
 use crate::record::{self, Container, Lookup};
 use crate::spec::{CreateBody, HostConfig};
 use crate::state::{State, Status};
@@ -133,6 +134,9 @@ pub struct ContainersConfig {
     /// The runtime binary, `None` when it is not installed (start then fails with a clear error).
     pub runtime_binary: Option<PathBuf>,
     pub storage_driver: String,
+    /// The default logging driver and its options (daemon.json `log-driver`, `log-opts`).
+    pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
 }
 
 /// The container service of one daemon.
@@ -352,6 +356,11 @@ impl Containers {
         })?;
         let mut config = std::mem::take(&mut body.config);
         let mut host_config = body.host_config.take().unwrap_or_default();
+        // The logging driver and its option names; the values are read at start, as Docker does.
+        let (log_driver, log_opts) =
+            logconfig::with_defaults(host_config.rest.get("LogConfig"), &self.config.log_driver, &self.config.log_opts);
+        logconfig::check(&log_driver, &log_opts).map_err(ContainerError::BadRequest)?;
+        host_config.rest.insert("LogConfig".into(), serde_json::json!({"Type": log_driver, "Config": log_opts}));
         let request_volumes: Vec<String> =
             config.volumes.as_ref().map(|v| v.keys().cloned().collect()).unwrap_or_default();
         let image_config = ImageRunConfig::from_value(image.config.config.as_ref());
@@ -500,6 +509,7 @@ impl Containers {
     }
 
     async fn start_locked(self: &Arc<Self>, c: &Container) -> Result<()> {
+        let log_driver = self.log_driver(c)?;
         let runtime = self.runtime()?;
         let reaper = Self::reaper()?;
         let id = c.id.clone();
@@ -512,8 +522,14 @@ impl Containers {
             .map_err(|e| ContainerError::internal("start", e))?;
         let bundle = prepared?;
 
-        let log = LogWriter::open(&self.log_path(&id)).map_err(|e| ContainerError::internal("log", e))?;
-        let follow = log.follow();
+        let log = match log_driver {
+            LogDriver::JsonFile(rotation) => Some(
+                LogWriter::open_rotating(&self.log_path(&id), rotation)
+                    .map_err(|e| ContainerError::internal("log", e))?,
+            ),
+            LogDriver::None => None,
+        };
+        let follow = log.as_ref().map(LogWriter::follow);
         let console_size = c
             .host_config
             .console_size
@@ -527,7 +543,7 @@ impl Containers {
             console_size,
         };
         let process =
-            match strata_runtime::create_container(runtime.as_ref(), reaper, &id, bundle.path(), io, Some(log)).await {
+            match strata_runtime::create_container(runtime.as_ref(), reaper, &id, bundle.path(), io, log).await {
                 Ok(p) => p,
                 Err(e) => {
                     self.undo_start(c, &bundle).await;
@@ -538,7 +554,7 @@ impl Containers {
         let live = Arc::new(Live {
             io: process.io.clone(),
             exit: process.exit.clone(),
-            log: Some(follow),
+            log: follow,
             stopping: AtomicBool::new(false),
         });
         // Clients attached before the start get their subscription now, before the process runs.
@@ -925,6 +941,14 @@ impl Containers {
         let live = lock(&self.live).get(&c.id).cloned();
         let Some(live) = live else { return Err(ContainerError::NotRunning(c.id)) };
         live.io.resize(WinSize { rows, cols }).map_err(|e| ContainerError::internal("resize", e))
+    }
+
+    /// The container's logging driver, its options read (Docker's "failed to initialize logging
+    /// driver" when they are bad).
+    pub fn log_driver(&self, c: &Container) -> Result<LogDriver> {
+        let (driver, opts) = logconfig::parts(c.host_config.rest.get("LogConfig"));
+        logconfig::driver(&driver, &opts)
+            .map_err(|e| ContainerError::BadRequest(format!("failed to initialize logging driver: {e}")))
     }
 
     /// The log follower of a running container (`None` when it does not run).

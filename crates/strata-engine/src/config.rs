@@ -40,6 +40,10 @@ pub struct ConfigFile {
     pub debug: Option<bool>,
     pub pidfile: Option<PathBuf>,
     pub group: Option<String>,
+    /// Containers' default logging driver (`json-file` or `none`).
+    pub log_driver: Option<String>,
+    /// Options of the default logging driver (`{"max-size": "10m", "max-file": "3"}`).
+    pub log_opts: Option<BTreeMap<String, String>>,
 }
 
 /// One entry of `runtimes`, as in Docker's daemon.json: `{"path": "/usr/bin/crun", "runtimeArgs": []}`.
@@ -148,6 +152,10 @@ pub struct DaemonConfig {
     pub pidfile: PathBuf,
     /// The group given the socket; `explicit` is false when it is only the default.
     pub group: SocketGroup,
+    /// Containers' default logging driver and its options (daemon.json `log-driver`,
+    /// `log-opts`).
+    pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
 }
 
 /// The group that owns the API socket.
@@ -202,6 +210,8 @@ impl ConfigFile {
             debug: flags.debug.or(self.debug),
             pidfile: flags.pidfile.or(self.pidfile),
             group: flags.group.or(self.group),
+            log_driver: flags.log_driver.or(self.log_driver),
+            log_opts: flags.log_opts.or(self.log_opts),
         }
     }
 
@@ -264,6 +274,14 @@ impl ConfigFile {
             None => SocketGroup { name: DEFAULT_SOCKET_GROUP.to_owned(), explicit: false },
         };
 
+        let log_driver = match self.log_driver {
+            Some(d) if !d.is_empty() => d,
+            _ => strata_container::logconfig::JSON_FILE.to_owned(),
+        };
+        let log_opts = self.log_opts.unwrap_or_default();
+        strata_container::logconfig::driver(&log_driver, &log_opts)
+            .map_err(|why| value_err("log-driver/log-opts", &log_driver, &why))?;
+
         Ok(DaemonConfig {
             data_root,
             exec_root,
@@ -274,6 +292,8 @@ impl ConfigFile {
             log_level,
             pidfile,
             group,
+            log_driver,
+            log_opts,
         })
     }
 }
@@ -349,6 +369,9 @@ mod tests {
             (r#"{"runtimes":{"bad/name":{"path":"/x"}}}"#, "runtime names may only use"),
             (r#"{"runtimes":{"x":{"path":"/x","bogus":1}}}"#, "unknown field `bogus`"),
             (r#"{"log-level": 3}"#, "invalid type"),
+            (r#"{"log-opts":{"max-size":"big"}}"#, "invalid log-driver/log-opts \"json-file\": invalid size: 'big'"),
+            (r#"{"log-opts":{"foo":"1"}}"#, "unknown log opt 'foo' for json-file log driver"),
+            (r#"{"log-driver":"syslog"}"#, "not available in strata"),
             ("not json", "invalid configuration file daemon.json"),
         ];
         for (text, want) in cases {
@@ -371,6 +394,14 @@ mod tests {
         let missing = Path::new("/nonexistent/strata/daemon.json");
         assert_eq!(ConfigFile::load(missing, false).expect("defaults"), ConfigFile::default());
         assert!(ConfigFile::load(missing, true).is_err());
+    }
+
+    #[test]
+    fn dockers_usual_log_settings_are_read() {
+        let c = parse(r#"{"log-driver":"json-file","log-opts":{"max-size":"10m","max-file":"3"}}"#).expect("valid");
+        assert_eq!(c.log_driver, "json-file");
+        assert_eq!(c.log_opts.get("max-size").map(String::as_str), Some("10m"));
+        assert_eq!(parse("{}").expect("valid").log_driver, "json-file");
     }
 
     #[test]

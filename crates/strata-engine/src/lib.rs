@@ -161,6 +161,8 @@ impl Engine {
                 runtime_name: config.default_runtime.clone(),
                 runtime_binary: default_runtime.and_then(|r| r.resolved.clone()),
                 storage_driver: storage.driver.as_str().to_owned(),
+                log_driver: config.log_driver.clone(),
+                log_opts: config.log_opts.clone(),
             },
         ));
         images.set_usage(Arc::new(ContainerImageUsage(Arc::clone(&containers))));

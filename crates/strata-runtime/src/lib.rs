@@ -78,7 +78,7 @@ pub use bundle::Bundle;
 pub use console::WinSize;
 pub use io::{ContainerIo, IoOptions, OutputChunk, OutputSubscription, StdinWriter, Stream};
 pub use launch::{LaunchError, RunningProcess, create_container, exec_process};
-pub use logs::{LogEntry, LogOptions, LogReader, LogWriter};
+pub use logs::{LogEntry, LogOptions, LogReader, LogWriter, Rotation};
 pub use reaper::{ExitStatus, ExitWatch, ReapMode, Reaper};
 pub use runtime::{ContainerState, ContainerStatus, RuncConfig, RuncRuntime, Runtime, RuntimeError, RuntimeStdio};
 pub use spec::{ContainerSpec, ExecSpec, HostLimits, NetworkMode, OciMount, build_exec_process, build_spec};

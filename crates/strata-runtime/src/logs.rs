@@ -17,7 +17,15 @@
 //! The file lives in the data-root (`containers/<id>/<id>-json.log`) and survives daemon
 //! restarts; a new [`LogWriter`] appends to it. A follower learns about new lines from the
 //! writer (a watch channel, no inotify) and ends when the writer is closed at the end of the
-//! container's output. Size-capped rotation (`max-size`/`max-file`) is not implemented.
+//! container's output.
+//!
+//! With a size cap ([`Rotation`], Docker's `max-size`/`max-file` log options) the writer checks
+//! before each entry whether it would take the file past the cap and, if so, rotates as Docker
+//! does:
+//! `…-json.log.1` becomes `.2` and so on up to `max-file - 1` (the oldest is dropped), the file
+//! becomes `.1`, and a new file starts; with `max-file=1` the full file is simply replaced.
+//! Readers read the rotated files oldest first, and a follower that hits the end of a file
+//! which was rotated away moves on to the new one (the writer counts rotations).
 //!
 //! Writes are synchronous page-cache writes under a mutex, made by the task that read the
 //! output: like Docker's default "blocking" log mode, a container cannot outrun its log.
@@ -58,6 +66,44 @@ struct Progress {
     entries: u64,
     /// No more entries will come.
     closed: bool,
+    /// Times the file was rotated (a follower at the end of its file then opens the new one).
+    rotations: u64,
+}
+
+/// Docker's `max-size` and `max-file` for a json-file log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Rotate once the file holds this many bytes; `None`: never.
+    pub max_size: Option<u64>,
+    /// Files kept, the current one included (at least 1).
+    pub max_file: u32,
+}
+
+impl Default for Rotation {
+    fn default() -> Rotation {
+        Rotation { max_size: None, max_file: 1 }
+    }
+}
+
+/// The name of the `n`th rotated file of the log at `path` (`…-json.log.n`).
+fn rotated(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// The rotated files of the log at `path` that exist, oldest first.
+fn rotated_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for n in 1.. {
+        let f = rotated(path, n);
+        if !f.exists() {
+            break;
+        }
+        files.push(f);
+    }
+    files.reverse();
+    files
 }
 
 /// Appends a container's output to its json-file log. Cheap to clone; all clones write the
@@ -77,6 +123,11 @@ struct WriterInner {
 #[derive(Debug)]
 struct WriterState {
     file: File,
+    /// Bytes in `file`.
+    size: u64,
+    rotation: Rotation,
+    /// Where each entry in `encoded` ends (for rotation between entries).
+    ends: Vec<usize>,
     /// The unterminated tail of each stream's output (stdout, stderr).
     partial: [Vec<u8>; 2],
     /// Encoding buffer, reused.
@@ -102,16 +153,24 @@ fn partial_index(stream: Stream) -> usize {
 }
 
 impl LogWriter {
-    /// Opens (creating it, mode 0640) the log at `path` for appending.
+    /// Opens (creating it, mode 0640) the log at `path` for appending, never rotated.
     pub fn open(path: &Path) -> Result<LogWriter, LogError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(LOG_FILE_MODE)
-            .open(path)
-            .map_err(|source| LogError::Open { path: path.to_owned(), source })?;
-        let state = WriterState { file, partial: [Vec::new(), Vec::new()], encoded: Vec::new(), closed: false };
+        LogWriter::open_rotating(path, Rotation::default())
+    }
+
+    /// Opens the log at `path` for appending, rotated by `rotation`.
+    pub fn open_rotating(path: &Path, rotation: Rotation) -> Result<LogWriter, LogError> {
+        let file = open_append(path)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let state = WriterState {
+            file,
+            size,
+            rotation,
+            ends: Vec::new(),
+            partial: [Vec::new(), Vec::new()],
+            encoded: Vec::new(),
+            closed: false,
+        };
         let (progress, _) = watch::channel(Progress::default());
         Ok(LogWriter { inner: Arc::new(WriterInner { path: path.to_owned(), state: Mutex::new(state), progress }) })
     }
@@ -136,6 +195,7 @@ impl LogWriter {
         let st = &mut *st;
         let idx = partial_index(stream);
         st.encoded.clear();
+        st.ends.clear();
         let mut entries = 0;
         let mut rest = data;
         while !rest.is_empty() {
@@ -149,12 +209,14 @@ impl LogWriter {
             if partial.ends_with(b"\n") {
                 for piece in partial.chunks(MAX_LINE_BYTES) {
                     encode_entry(&mut st.encoded, piece, stream, time);
+                    st.ends.push(st.encoded.len());
                     entries += 1;
                 }
                 partial.clear();
             } else {
                 while partial.len() >= MAX_LINE_BYTES {
                     encode_entry(&mut st.encoded, &partial[..MAX_LINE_BYTES], stream, time);
+                    st.ends.push(st.encoded.len());
                     entries += 1;
                     partial.drain(..MAX_LINE_BYTES);
                 }
@@ -167,8 +229,53 @@ impl LogWriter {
         if entries == 0 {
             return Ok(());
         }
-        st.file.write_all(&st.encoded).map_err(|source| LogError::Write { path: self.inner.path.clone(), source })?;
+        let write_err = |source| LogError::Write { path: self.inner.path.clone(), source };
+        match st.rotation.max_size {
+            None => {
+                st.file.write_all(&st.encoded).map_err(write_err)?;
+                st.size += st.encoded.len() as u64;
+            }
+            Some(cap) => {
+                // As Docker: before each entry, rotate if the entry would take the file past
+                // the cap (an entry larger than the cap still goes into an empty file).
+                let (mut start, mut at) = (0, 0);
+                for i in 0..st.ends.len() {
+                    let end = st.ends[i];
+                    if st.size > 0 && st.size + (end - at) as u64 > cap {
+                        st.file.write_all(&st.encoded[start..at]).map_err(write_err)?;
+                        self.rotate(st)?;
+                        start = at;
+                    }
+                    st.size += (end - at) as u64;
+                    at = end;
+                }
+                st.file.write_all(&st.encoded[start..at]).map_err(write_err)?;
+            }
+        }
         self.inner.progress.send_modify(|p| p.entries += entries);
+        Ok(())
+    }
+
+    /// Shifts the rotated files up by one (dropping the oldest), moves the full file to `.1`
+    /// (or drops it with `max_file` 1) and starts a new one.
+    fn rotate(&self, st: &mut WriterState) -> Result<(), LogError> {
+        let path = &self.inner.path;
+        let write_err = |source| LogError::Write { path: path.clone(), source };
+        let keep = st.rotation.max_file.max(1) - 1;
+        if keep == 0 {
+            std::fs::remove_file(path).map_err(write_err)?;
+        } else {
+            for n in (1..keep).rev() {
+                match std::fs::rename(rotated(path, n), rotated(path, n + 1)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(write_err(e)),
+                    _ => {}
+                }
+            }
+            std::fs::rename(path, rotated(path, 1)).map_err(write_err)?;
+        }
+        st.file = open_append(path)?;
+        st.size = 0;
+        self.inner.progress.send_modify(|p| p.rotations += 1);
         Ok(())
     }
 
@@ -180,12 +287,14 @@ impl LogWriter {
         }
         let st = &mut *st;
         st.encoded.clear();
+        st.ends.clear();
         let now = SystemTime::now();
         let mut entries = 0;
         for (idx, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
             if !st.partial[idx].is_empty() {
                 let partial = std::mem::take(&mut st.partial[idx]);
                 encode_entry(&mut st.encoded, &partial, stream, now);
+                st.ends.push(st.encoded.len());
                 entries += 1;
             }
         }
@@ -194,6 +303,17 @@ impl LogWriter {
         self.inner.progress.send_modify(|p| p.closed = true);
         result
     }
+}
+
+/// Opens (creating it, mode 0640) a log file for appending.
+fn open_append(path: &Path) -> Result<File, LogError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(LOG_FILE_MODE)
+        .open(path)
+        .map_err(|source| LogError::Open { path: path.to_owned(), source })
 }
 
 impl Drop for WriterInner {
@@ -315,7 +435,17 @@ struct RawEntry {
 #[derive(Debug)]
 pub struct LogReader {
     path: PathBuf,
+    /// The file being read: one of `older`'s, then the current log.
     file: Option<BufReader<File>>,
+    /// Rotated files still to read after the one open, oldest first, with where to start
+    /// (open already, so that a later rotation renaming them does not matter).
+    older: std::collections::VecDeque<(File, u64)>,
+    /// Where to start in the current log once the rotated files are read.
+    current_start: u64,
+    /// Whether `file` is the current log (not a rotated one).
+    on_current: bool,
+    /// The writer's rotation count when the current log was opened.
+    rotations_seen: u64,
     options: LogOptions,
     live: Option<LogFollow>,
     writer_gone: bool,
@@ -329,27 +459,101 @@ impl LogReader {
     /// the file, as for a stopped container.
     pub fn open(path: &Path, options: LogOptions, live: Option<LogFollow>) -> Result<LogReader, LogError> {
         let read_err = |source| LogError::Read { path: path.to_owned(), source };
-        let file = match File::open(path) {
-            Ok(mut f) => {
-                if let Some(n) = options.tail {
-                    let pos = tail_offset(&mut f, n).map_err(read_err)?;
-                    f.seek(SeekFrom::Start(pos)).map_err(read_err)?;
-                }
-                Some(BufReader::new(f))
-            }
+        let live = if options.follow { live } else { None };
+        // Before opening anything: a rotation after this point is seen by the follower.
+        let rotations_seen = live.as_ref().map_or(0, |f| f.rx.borrow().rotations);
+        let mut current = match File::open(path) {
+            Ok(f) => Some(f),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(read_err(e)),
         };
-        let live = if options.follow { live } else { None };
-        Ok(LogReader {
+        // The rotated files, and where to start in each: all of them, or for `tail` only as far
+        // back as the last lines reach (counted from the newest file back).
+        let mut older = std::collections::VecDeque::new();
+        let mut current_start = 0;
+        let rotated = rotated_files(path);
+        match options.tail {
+            None => older.extend(rotated.iter().filter_map(|f| File::open(f).ok()).map(|f| (f, 0))),
+            Some(n) => {
+                let mut left = n;
+                if let Some(f) = &mut current {
+                    let (at, found) = tail_offset(f, left).map_err(read_err)?;
+                    current_start = at;
+                    left -= found;
+                }
+                for older_file in rotated.into_iter().rev() {
+                    if left == 0 {
+                        break;
+                    }
+                    let Ok(mut f) = File::open(&older_file) else { continue };
+                    let (at, found) = tail_offset(&mut f, left).map_err(read_err)?;
+                    left -= found;
+                    older.push_front((f, at));
+                }
+            }
+        }
+        let mut reader = LogReader {
             path: path.to_owned(),
-            file,
+            file: None,
+            older,
+            current_start,
+            on_current: false,
+            rotations_seen,
             options,
             live,
             writer_gone: false,
             line: Vec::new(),
             finished: false,
-        })
+        };
+        reader.advance(current)?;
+        Ok(reader)
+    }
+
+    /// Opens the next file to read: the oldest rotated file left, else the current log
+    /// (`current`, when already open).
+    fn advance(&mut self, current: Option<File>) -> Result<(), LogError> {
+        self.line.clear();
+        if let Some((mut f, start)) = self.older.pop_front() {
+            f.seek(SeekFrom::Start(start)).map_err(|source| LogError::Read { path: self.path.clone(), source })?;
+            self.on_current = false;
+            self.file = Some(BufReader::new(f));
+            return Ok(());
+        }
+        self.on_current = true;
+        self.file = match current {
+            Some(mut f) => {
+                f.seek(SeekFrom::Start(self.current_start))
+                    .map_err(|source| LogError::Read { path: self.path.clone(), source })?;
+                Some(BufReader::new(f))
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Whether `path` names the file being read.
+    fn is_open_file(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let (Some(file), Ok(named)) = (&self.file, std::fs::metadata(path)) else { return false };
+        file.get_ref().metadata().is_ok_and(|m| m.dev() == named.dev() && m.ino() == named.ino())
+    }
+
+    /// The writer rotated `missed` times since the open file was the log: queues the files
+    /// written after it (rotated names `.{missed-1}` … `.1`, or fewer when the open file is one
+    /// of them), then the new log.
+    fn follow_rotation(&mut self, missed: u64) -> Result<(), LogError> {
+        if self.is_open_file(&self.path) {
+            return Ok(());
+        }
+        let newer = u32::try_from(missed.saturating_sub(1)).unwrap_or(u32::MAX);
+        let start_after = (1..=newer).find(|&n| self.is_open_file(&rotated(&self.path, n))).unwrap_or(newer + 1);
+        for n in (1..start_after).rev() {
+            if let Ok(f) = File::open(rotated(&self.path, n)) {
+                self.older.push_back((f, 0));
+            }
+        }
+        self.current_start = 0;
+        self.advance(File::open(&self.path).ok())
     }
 
     /// The next entry, or `None` at the end (for a follower: once the writer closed and
@@ -360,9 +564,12 @@ impl LogReader {
                 return Ok(None);
             }
             // Seen-marker first: a write after this point wakes the wait below.
-            let closed = match &mut self.live {
-                Some(f) => self.writer_gone || f.rx.borrow_and_update().closed,
-                None => true,
+            let (closed, rotations) = match &mut self.live {
+                Some(f) => {
+                    let p = *f.rx.borrow_and_update();
+                    (self.writer_gone || p.closed, p.rotations)
+                }
+                None => (true, self.rotations_seen),
             };
             if let Some(line) = self.read_line()? {
                 match self.decode(&line) {
@@ -372,6 +579,18 @@ impl LogReader {
                     Some(entry) if self.wanted(&entry) => return Ok(Some(entry)),
                     _ => {}
                 }
+                continue;
+            }
+            if !self.on_current {
+                self.advance(File::open(&self.path).ok())?;
+                continue;
+            }
+            if rotations != self.rotations_seen {
+                // Everything written to the open file before the rotation was read above: go
+                // on in the files written since.
+                let missed = rotations - self.rotations_seen;
+                self.rotations_seen = rotations;
+                self.follow_rotation(missed)?;
                 continue;
             }
             if closed {
@@ -438,11 +657,12 @@ async fn sleep_opt(d: Option<Duration>) {
     }
 }
 
-/// The offset where the last `n` lines of `f` begin.
-fn tail_offset(f: &mut File, n: usize) -> io::Result<u64> {
+/// The offset where the last `n` lines of `f` begin, and how many lines that is (fewer than `n`
+/// when the file has fewer: then the offset is 0).
+fn tail_offset(f: &mut File, n: usize) -> io::Result<(u64, usize)> {
     let len = f.metadata()?.len();
     if n == 0 {
-        return Ok(len);
+        return Ok((len, 0));
     }
     let mut seen = 0;
     let mut end = len;
@@ -458,13 +678,14 @@ fn tail_offset(f: &mut File, n: usize) -> io::Result<u64> {
             if *b == b'\n' && at + 1 != len {
                 seen += 1;
                 if seen == n {
-                    return Ok(at + 1);
+                    return Ok((at + 1, n));
                 }
             }
         }
         end = start;
     }
-    Ok(0)
+    // The first line has no newline before it.
+    Ok((0, if len > 0 { seen + 1 } else { 0 }))
 }
 
 #[cfg(test)]
@@ -614,13 +835,92 @@ mod tests {
         let body = line.repeat(200); // 200 KB: several blocks
         std::fs::write(&path, &body).expect("write");
         let mut f = File::open(&path).expect("open");
-        assert_eq!(tail_offset(&mut f, 1).expect("tail"), 199 * 1001);
-        assert_eq!(tail_offset(&mut f, 131).expect("tail"), 69 * 1001);
-        assert_eq!(tail_offset(&mut f, 500).expect("tail"), 0);
+        assert_eq!(tail_offset(&mut f, 1).expect("tail"), (199 * 1001, 1));
+        assert_eq!(tail_offset(&mut f, 131).expect("tail"), (69 * 1001, 131));
+        assert_eq!(tail_offset(&mut f, 500).expect("tail"), (0, 200), "fewer lines than asked");
         std::fs::write(&path, "a\nb\nc").expect("write");
         let mut f = File::open(&path).expect("open");
-        assert_eq!(tail_offset(&mut f, 1).expect("tail"), 4);
-        assert_eq!(tail_offset(&mut f, 2).expect("tail"), 2);
+        assert_eq!(tail_offset(&mut f, 1).expect("tail"), (4, 1));
+        assert_eq!(tail_offset(&mut f, 2).expect("tail"), (2, 2));
+        assert_eq!(tail_offset(&mut f, 9).expect("tail"), (0, 3));
+        std::fs::write(&path, "").expect("write");
+        let mut f = File::open(&path).expect("open");
+        assert_eq!(tail_offset(&mut f, 3).expect("tail"), (0, 0));
+    }
+
+    /// Writes `n` 40-byte lines (`line-000` … padded), one write each.
+    fn write_lines(w: &LogWriter, from: usize, n: usize) {
+        for i in from..from + n {
+            w.write(Stream::Stdout, format!("line-{i:03}-{}\n", "x".repeat(30)).as_bytes(), at(T0, 0)).expect("write");
+        }
+    }
+
+    fn numbers(entries: &[(Stream, String)]) -> Vec<usize> {
+        entries.iter().map(|(_, l)| l[5..8].parse().expect("number")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_capped_log_rotates_keeps_max_file_files_and_reads_across_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c-json.log");
+        let entry_len = {
+            let mut e = Vec::new();
+            encode_entry(&mut e, format!("line-000-{}\n", "x".repeat(30)).as_bytes(), Stream::Stdout, at(T0, 0));
+            e.len() as u64
+        };
+        // Four entries per file: the fifth would pass the cap and goes to a new file.
+        let w = LogWriter::open_rotating(&path, Rotation { max_size: Some(entry_len * 4), max_file: 3 }).expect("open");
+        write_lines(&w, 0, 30);
+        w.close().expect("close");
+        assert!(rotated(&path, 2).exists() && !rotated(&path, 3).exists(), "max-file 3: the log, .1 and .2");
+        for f in [path.clone(), rotated(&path, 1), rotated(&path, 2)] {
+            let len = std::fs::metadata(&f).expect("stat").len();
+            assert!(len <= entry_len * 4, "{} holds {len} bytes", f.display());
+        }
+        // 30 lines in files of 4: the last 2 in the log, 4 in .1, 4 in .2, the oldest 20 dropped.
+        let all_lines = read_all(&path, all(), None).await;
+        assert_eq!(numbers(&all_lines), (20..30).collect::<Vec<_>>());
+        let tail = LogOptions { tail: Some(7), ..all() };
+        assert_eq!(numbers(&read_all(&path, tail, None).await), (23..30).collect::<Vec<_>>(), "tail spans files");
+        let tail = LogOptions { tail: Some(100), ..all() };
+        assert_eq!(read_all(&path, tail, None).await.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn max_file_1_replaces_the_full_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c-json.log");
+        let w = LogWriter::open_rotating(&path, Rotation { max_size: Some(100), max_file: 1 }).expect("open");
+        write_lines(&w, 0, 10);
+        w.close().expect("close");
+        assert!(!rotated(&path, 1).exists());
+        assert_eq!(numbers(&read_all(&path, all(), None).await), vec![9]);
+    }
+
+    #[tokio::test]
+    async fn a_follower_goes_on_in_the_new_file_after_a_rotation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c-json.log");
+        let w = LogWriter::open_rotating(&path, Rotation { max_size: Some(200), max_file: 2 }).expect("open");
+        write_lines(&w, 0, 1);
+        let options = LogOptions { follow: true, ..all() };
+        let mut r = LogReader::open(&path, options, Some(w.follow())).expect("open");
+        let mut next = async || {
+            let e = tokio::time::timeout(Duration::from_secs(10), r.next()).await.expect("no hang").expect("next");
+            e.map(|e| String::from_utf8(e.bytes).expect("utf8")[5..8].parse::<usize>().expect("number"))
+        };
+        assert_eq!(next().await, Some(0));
+        // Each line is read before the next is written; the file rotates every few lines, under
+        // a follower that sits at its end.
+        for i in 1..40 {
+            write_lines(&w, i, 1);
+            assert_eq!(next().await, Some(i), "line {i}");
+        }
+        assert!(rotated(&path, 1).exists());
+        write_lines(&w, 40, 3);
+        w.close().expect("close");
+
+        assert_eq!((next().await, next().await, next().await, next().await), (Some(40), Some(41), Some(42), None));
     }
 
     #[tokio::test]

@@ -36,6 +36,12 @@ struct Flags {
     /// Register an OCI runtime: NAME=PATH (repeatable)
     #[arg(long = "add-runtime", value_name = "NAME=PATH")]
     add_runtime: Vec<String>,
+    /// Default logging driver for containers: json-file or none [default: json-file]
+    #[arg(long = "log-driver", value_name = "NAME")]
+    log_driver: Option<String>,
+    /// Default option of the logging driver: KEY=VALUE, e.g. max-size=10m (repeatable)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    log_opt: Vec<String>,
     /// Logging level: debug, info, warn, error, fatal [default: info]
     #[arg(long = "log-level", short = 'l', value_name = "LEVEL")]
     log_level: Option<String>,
@@ -68,6 +74,17 @@ impl Flags {
             }
             Some(map)
         };
+        let log_opts = if self.log_opt.is_empty() {
+            None
+        } else {
+            let mut map = std::collections::BTreeMap::new();
+            for spec in &self.log_opt {
+                let (key, value) =
+                    spec.split_once('=').ok_or_else(|| format!("invalid --log-opt {spec:?}: expected KEY=VALUE"))?;
+                map.insert(key.to_owned(), value.to_owned());
+            }
+            Some(map)
+        };
         Ok(ConfigFile {
             data_root: self.data_root.clone(),
             exec_root: self.exec_root.clone(),
@@ -79,6 +96,8 @@ impl Flags {
             debug: self.debug.then_some(true),
             pidfile: self.pidfile.clone(),
             group: self.group.clone(),
+            log_driver: self.log_driver.clone(),
+            log_opts,
         })
     }
 }

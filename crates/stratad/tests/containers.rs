@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use strata_testkit::Daemon;
+use strata_testkit::{Daemon, DaemonOptions};
 
 #[test]
 fn a_named_volume_keeps_its_data_after_the_container_is_removed() {
@@ -293,4 +293,92 @@ fn restart_policies_restart_failed_containers_and_survive_a_daemon_restart() {
     }
     assert_eq!(d.docker(&["inspect", "-f", "{{.State.Running}}", "held"]).ok(), "false\n");
     d.docker(&["rm", "-f", "svc", "held", "flaky"]).ok();
+}
+
+#[test]
+fn log_options_cap_rotate_and_refuse_like_docker() {
+    let Some(d) = Daemon::with_busybox("log_options_cap_rotate_and_refuse_like_docker") else { return };
+    // 200 lines of ~40 bytes with max-size=1k, max-file=2: two files, neither past 1 KiB, and
+    // `docker logs` reads both, oldest first, ending with the last line.
+    let script = "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done";
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=2",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])
+    .ok();
+    assert_eq!(d.docker(&["wait", "chatty"]).ok(), "0\n");
+    let log_path = d.docker(&["inspect", "-f", "{{.LogPath}}", "chatty"]).ok().trim().to_owned();
+    let size = |p: &str| std::fs::metadata(p).map(|m| m.len());
+    for file in [log_path.clone(), format!("{log_path}.1")] {
+        let len = size(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(len > 0 && len <= 1024, "{file} holds {len} bytes");
+    }
+    assert!(size(&format!("{log_path}.2")).is_err(), "max-file=2 keeps two files");
+    let logs = d.docker(&["logs", "chatty"]).ok().to_owned();
+    let lines: Vec<&str> = logs.lines().collect();
+    assert!(lines.len() > 10 && lines.len() < 30, "{} lines kept", lines.len());
+    assert_eq!(lines.last().copied(), Some("line-199-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    // In order and none missing: the numbers run from the first kept line to 199.
+    let number = |l: &str| l[5..].split('-').next().and_then(|n| n.parse::<usize>().ok()).expect("line number");
+    let numbers: Vec<usize> = lines.iter().map(|l| number(l)).collect();
+    assert_eq!(numbers, (numbers[0]..200).collect::<Vec<_>>());
+    assert_eq!(d.docker(&["logs", "--tail", "3", "chatty"]).ok().lines().count(), 3);
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{json .HostConfig.LogConfig}}", "chatty"]).ok(),
+        "{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"2\",\"max-size\":\"1k\"}}\n"
+    );
+
+    // Docker's refusals: names at create, values at start.
+    d.docker(&["create", "--log-opt", "foo=bar", "busybox", "true"])
+        .fails_with(1, "unknown log opt 'foo' for json-file log driver");
+    d.docker(&["create", "--log-driver", "nosuch", "busybox", "true"])
+        .fails_with(1, "error looking up logging plugin nosuch: plugin \"nosuch\" not found");
+    d.docker(&["run", "--rm", "--log-opt", "max-size=abc", "busybox", "true"])
+        .fails_with(125, "failed to initialize logging driver: invalid size: 'abc'");
+    // A driver that would send the logs elsewhere is refused, not silently replaced.
+    d.docker(&["create", "--log-driver", "syslog", "busybox", "true"]).fails_with(1, "not available in strata");
+
+    // none: nothing kept, and `docker logs` says so.
+    d.docker(&["run", "-d", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi"]).ok();
+    assert_eq!(d.docker(&["wait", "quiet"]).ok(), "0\n");
+    d.docker(&["logs", "quiet"]).fails_with(1, "configured logging driver does not support reading");
+    assert_eq!(d.docker(&["inspect", "-f", "{{.LogPath}}", "quiet"]).ok(), "\n");
+}
+
+#[test]
+fn the_daemons_log_opts_are_every_containers_defaults() {
+    if !strata_testkit::require_root("the_daemons_log_opts_are_every_containers_defaults") {
+        return;
+    }
+    // The daemon.json most Docker hosts carry.
+    let d = Daemon::start_with(DaemonOptions {
+        config_json: Some(r#"{"log-driver":"json-file","log-opts":{"max-size":"1k","max-file":"2"}}"#.into()),
+        ..Default::default()
+    });
+    let tar = strata_testkit::image::busybox_rootfs_tar().display().to_string();
+    d.docker(&["import", "-c", r#"CMD ["/bin/sh"]"#, &tar, "busybox:latest"]).ok();
+    let script = "i=0; while [ $i -lt 100 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done";
+    d.docker(&["run", "-d", "--name", "chatty", "busybox", "sh", "-c", script]).ok();
+    assert_eq!(d.docker(&["wait", "chatty"]).ok(), "0\n");
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{json .HostConfig.LogConfig}}", "chatty"]).ok(),
+        "{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"2\",\"max-size\":\"1k\"}}\n"
+    );
+    let log_path = d.docker(&["inspect", "-f", "{{.LogPath}}", "chatty"]).ok().trim().to_owned();
+    assert!(std::path::Path::new(&format!("{log_path}.1")).exists(), "rotated by the daemon's defaults");
+    assert_eq!(d.docker(&["logs", "--tail", "1", "chatty"]).ok(), "line-99-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n");
+    // A container's own options win over the defaults.
+    d.docker(&["run", "-d", "--name", "own", "--log-opt", "max-size=1m", "busybox", "sh", "-c", script]).ok();
+    assert_eq!(d.docker(&["wait", "own"]).ok(), "0\n");
+    assert_eq!(d.docker(&["logs", "own"]).ok().lines().count(), 100, "1m holds all 100 lines");
 }

@@ -332,6 +332,9 @@ async fn logs(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     }
     let svc = service(ctx);
     let c = svc.get(id)?;
+    if !strata_container::logconfig::keeps_log(c.host_config.rest.get("LogConfig")) {
+        return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "configured logging driver does not support reading"));
+    }
     let tail = match q.get("tail") {
         None | Some("") | Some("all") => None,
         Some(n) => Some(n.parse::<i64>().map(|n| n.max(0) as usize).unwrap_or(usize::MAX)),
@@ -448,7 +451,11 @@ fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": svc.log_path(&c.id),
+        "LogPath": if strata_container::logconfig::keeps_log(c.host_config.rest.get("LogConfig")) {
+            svc.log_path(&c.id).display().to_string()
+        } else {
+            String::new()
+        },
         "Name": format!("/{}", c.name),
         "RestartCount": c.restart_count,
         "Driver": svc.storage_driver(),
