@@ -58,6 +58,12 @@ pub struct ContainerOptions {
     /// Mount a tmpfs directory
     #[arg(long = "tmpfs", value_name = "list")]
     pub tmpfs: Vec<String>,
+    /// Logging driver for the container
+    #[arg(long = "log-driver", value_name = "string")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt", value_name = "list")]
+    pub log_opt: Vec<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long = "read-only")]
     pub read_only: bool,
@@ -423,6 +429,12 @@ impl ContainerOptions {
         for spec in &self.tmpfs {
             let (path, opts) = spec.split_once(':').unwrap_or((spec, ""));
             host.tmpfs.insert(path.to_owned(), opts.to_owned());
+        }
+        host.log_config.kind = self.log_driver.clone().unwrap_or_default();
+        for opt in &self.log_opt {
+            // As the docker CLI: `key` alone is `key` with an empty value (the daemon judges it).
+            let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
+            host.log_config.config.insert(k.to_owned(), v.to_owned());
         }
         for opt in &self.storage_opt {
             let (k, v) = opt.split_once('=').ok_or_else(|| OptionError::Other("invalid storage option".to_owned()))?;
