@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use strata_mount::gocompat;
 use strata_runtime::logs::Rotation;
 
 /// The default driver, as inspect shows it.
@@ -96,9 +97,9 @@ pub fn driver(driver: &str, opts: &BTreeMap<String, String>) -> Result<LogDriver
     }
     let max_size = match opts.get("max-size").map(String::as_str) {
         None | Some("" | "-1") => None,
-        Some(s) => match ram_in_bytes(s) {
-            Some(n) if n > 0 => Some(n as u64),
-            Some(_) => return Err("max-size must be a positive number".into()),
+        Some(s) => match gocompat::ram_in_bytes(s) {
+            Some(0) => return Err("max-size must be a positive number".into()),
+            Some(n) => Some(n),
             None => return Err(format!("invalid size: '{s}'")),
         },
     };
@@ -111,10 +112,8 @@ pub fn driver(driver: &str, opts: &BTreeMap<String, String>) -> Result<LogDriver
         },
     };
     if let Some(s) = opts.get("compress").filter(|s| !s.is_empty()) {
-        let compress = match s.as_str() {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
-            _ => return Err(format!("strconv.ParseBool: parsing \"{s}\": invalid syntax")),
+        let Some(compress) = gocompat::parse_bool(s) else {
+            return Err(format!("strconv.ParseBool: parsing \"{s}\": invalid syntax"));
         };
         if compress && (max_file < 2 || max_size.is_none()) {
             return Err("compress cannot be true when max-file is less than 2 or max-size is not set".into());
@@ -124,28 +123,6 @@ pub fn driver(driver: &str, opts: &BTreeMap<String, String>) -> Result<LogDriver
         }
     }
     Ok(LogDriver::JsonFile(Rotation { max_size, max_file }))
-}
-
-/// Docker's `units.RAMInBytes`: a number with an optional fraction and a binary unit (`k`, `m`,
-/// `g`, `t`, `p`, any case, optionally followed by `i` and/or `b`): `10m` is 10 MiB.
-fn ram_in_bytes(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let digits_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(digits_end);
-    let number: f64 = number.parse().ok()?;
-    let unit = unit.trim_start().to_ascii_lowercase();
-    let unit = unit.strip_suffix('b').unwrap_or(&unit);
-    let unit = unit.strip_suffix('i').unwrap_or(unit);
-    let multiplier: f64 = match unit {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        "t" => 1024f64.powi(4),
-        "p" => 1024f64.powi(5),
-        _ => return None,
-    };
-    Some((number * multiplier) as i64)
 }
 
 #[cfg(test)]

@@ -29,15 +29,6 @@ pub fn list_filter(f: &Filters) -> Result<ListFilter, VolumeError> {
     })
 }
 
-/// Go's `strconv.ParseBool`.
-fn go_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
 /// The selection of `POST /volumes/prune?filters=…`. `all_by_default` is true below API 1.42,
 /// where prune considers named volumes too (Docker's router adds `all=true` there).
 pub fn prune_filter(f: &Filters, all_by_default: bool) -> Result<PruneFilter, VolumeError> {
@@ -45,7 +36,7 @@ pub fn prune_filter(f: &Filters, all_by_default: bool) -> Result<PruneFilter, Vo
     let values: Vec<&str> = f.get("all").collect();
     let all = match values.as_slice() {
         [] => false,
-        [one] => go_bool(one).ok_or_else(|| {
+        [one] => strata_mount::gocompat::parse_bool(one).ok_or_else(|| {
             VolumeError::InvalidFilter(format!(
                 "invalid filter 'all': strconv.ParseBool: parsing \"{one}\": invalid syntax"
             ))

@@ -83,6 +83,51 @@ pub fn quote_list<S: AsRef<str>>(items: &[S]) -> String {
     format!("[{}]", quoted.join(" "))
 }
 
+/// Go's `strconv.ParseBool`: `1 t T TRUE true True` and `0 f F FALSE false False`.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// go-units' `RAMInBytes`, which Docker uses for every size it reads (tmpfs and volume `size`,
+/// `--shm-size`, log `max-size`): a decimal number with an optional binary unit (`k`, `m`, `g`,
+/// `t`, `p`, each ×1024, any case, optionally followed by `i` and/or `b`), e.g. `64m`, `1.5GiB`,
+/// `100`. `None` for anything else.
+pub fn ram_in_bytes(text: &str) -> Option<u64> {
+    let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, mut unit) = text.split_at(digits_end);
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
+        return None;
+    }
+    unit = unit.strip_prefix(' ').unwrap_or(unit);
+    let mut chars = unit.chars().peekable();
+    let multiplier: f64 = match chars.peek().map(char::to_ascii_lowercase) {
+        Some('k') => 1024f64,
+        Some('m') => 1024f64.powi(2),
+        Some('g') => 1024f64.powi(3),
+        Some('t') => 1024f64.powi(4),
+        Some('p') => 1024f64.powi(5),
+        _ => 1.0,
+    };
+    if multiplier > 1.0 {
+        chars.next();
+    }
+    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'i')) {
+        chars.next();
+    }
+    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'b')) {
+        chars.next();
+    }
+    if chars.next().is_some() {
+        return None;
+    }
+    let bytes = number.parse::<f64>().ok()? * multiplier;
+    (bytes.is_finite() && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +211,18 @@ mod tests {
         assert_eq!(quote_list(&["nosuid", "1"]), r#"["nosuid" "1"]"#);
         assert_eq!(quote_list(&[""]), r#"[""]"#);
         assert_eq!(quote_list::<&str>(&[]), "[]");
+    }
+
+    #[test]
+    fn sizes_and_bools_read_as_go_reads_them() {
+        assert_eq!(ram_in_bytes("10m"), Some(10 << 20));
+        assert_eq!(ram_in_bytes("1GiB"), Some(1 << 30));
+        assert_eq!(ram_in_bytes("1.5k"), Some(1536));
+        assert_eq!(ram_in_bytes("2 KB"), Some(2048));
+        assert_eq!(ram_in_bytes("512"), Some(512));
+        for bad in ["", "abc", "1x", ".5m", "1.m", "1.2.3", "-1", "1mm"] {
+            assert_eq!(ram_in_bytes(bad), None, "{bad:?}");
+        }
+        assert_eq!((parse_bool("True"), parse_bool("0"), parse_bool("yes")), (Some(true), Some(false), None));
     }
 }

@@ -109,43 +109,9 @@ fn cifs_device_has_port(device: &str) -> bool {
     }
 }
 
-/// go-units' `RAMInBytes`: a decimal number with an optional binary unit (`k`, `m`, `g`, `t`,
-/// `p`, each ×1024, optionally followed by `i` and/or `b`), e.g. `64m`, `1.5GiB`, `100`.
+/// go-units' `RAMInBytes` ([`strata_mount::gocompat::ram_in_bytes`]), e.g. `64m`, `1.5GiB`, `100`.
 pub fn parse_ram_size(text: &str) -> Result<u64, OptionError> {
-    let bad = || OptionError::BadSize(text.to_owned());
-    let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, mut unit) = text.split_at(digits_end);
-    if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
-        return Err(bad());
-    }
-    unit = unit.strip_prefix(' ').unwrap_or(unit);
-    let mut chars = unit.chars().peekable();
-    let multiplier: f64 = match chars.peek().map(char::to_ascii_lowercase) {
-        Some('k') => 1024f64,
-        Some('m') => 1024f64.powi(2),
-        Some('g') => 1024f64.powi(3),
-        Some('t') => 1024f64.powi(4),
-        Some('p') => 1024f64.powi(5),
-        _ => 1.0,
-    };
-    if multiplier > 1.0 {
-        chars.next();
-    }
-    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'i')) {
-        chars.next();
-    }
-    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'b')) {
-        chars.next();
-    }
-    if chars.next().is_some() {
-        return Err(bad());
-    }
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let bytes = value * multiplier;
-    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
-        return Err(bad());
-    }
-    Ok(bytes as u64)
+    strata_mount::gocompat::ram_in_bytes(text).ok_or_else(|| OptionError::BadSize(text.to_owned()))
 }
 
 /// `MS_*` flags of mount(2) (`linux/mount.h`).

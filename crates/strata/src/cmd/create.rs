@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use strata_mount::gocompat::{parse_bool, ram_in_bytes};
 
 /// The API version from which the daemon takes `HostConfig.ConsoleSize`; older clients send 0×0.
 const CONSOLE_SIZE_API: &str = "1.42";
@@ -584,36 +585,6 @@ fn normalize(p: &Path) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Go's `strconv.ParseBool`.
-fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-/// go-units `RAMInBytes`: `10m` → 10485760 (binary units, optional `b`/`ib` suffix).
-pub fn ram_in_bytes(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let digits_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(digits_end);
-    let value: f64 = num.parse().ok()?;
-    let unit = unit.trim_start().to_ascii_lowercase();
-    let unit = unit.strip_suffix('b').unwrap_or(&unit);
-    let unit = unit.strip_suffix('i').unwrap_or(unit);
-    let mult: f64 = match unit {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024f64.powi(2),
-        "g" => 1024f64.powi(3),
-        "t" => 1024f64.powi(4),
-        "p" => 1024f64.powi(5),
-        _ => return None,
-    };
-    Some((value * mult) as i64)
-}
-
 /// Parses a `--mount` spec into the `Mount` object docker sends (keys omitted when empty).
 /// The errors are docker's texts for the part after `for "--mount" flag: `.
 pub fn parse_mount(spec: &str) -> Result<Value, String> {
@@ -696,7 +667,9 @@ pub fn parse_mount(spec: &str) -> Result<Value, String> {
                 image.insert("Subpath".into(), json!(v));
             }
             "tmpfs-size" => {
-                let size = ram_in_bytes(v).ok_or_else(|| format!("invalid value for {key}: {v}"))?;
+                let size = ram_in_bytes(v)
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| format!("invalid value for {key}: {v}"))?;
                 tmpfs.insert("SizeBytes".into(), json!(size));
             }
             "tmpfs-mode" => {
@@ -984,15 +957,6 @@ mod tests {
             e.map(|_| ()).map_err(|e| e.to_string()),
             Err(r#"invalid argument "bogus=1" for "--mount" flag: unexpected key 'bogus' in 'bogus=1'"#.to_owned())
         );
-    }
-
-    #[test]
-    fn ram_sizes_are_binary() {
-        assert_eq!(ram_in_bytes("10m"), Some(10 * 1024 * 1024));
-        assert_eq!(ram_in_bytes("1GiB"), Some(1 << 30));
-        assert_eq!(ram_in_bytes("512"), Some(512));
-        assert_eq!(ram_in_bytes("1.5k"), Some(1536));
-        assert_eq!(ram_in_bytes("abc"), None);
     }
 
     #[test]
