@@ -6,7 +6,9 @@
 //! rotation, see `strata_runtime::logs`) and `none` (nothing is kept; `docker logs` says so).
 //! Docker's other built-in drivers (syslog, journald, …) send logs elsewhere; accepting them and
 //! writing a json-file instead would lose the user's logs where they look for them, so they are
-//! refused at create with a message that says what strata has.
+//! refused at create with a message that says what strata has. `compress=true` is the one option
+//! accepted without being acted on: the rotated files stay uncompressed but within the same
+//! limits, so a Docker host's daemon.json keeps working; create says so in its `Warnings`.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,10 @@ use strata_runtime::logs::Rotation;
 pub const JSON_FILE: &str = "json-file";
 /// The driver that keeps nothing.
 pub const NONE: &str = "none";
+
+/// What create answers in `Warnings` for `compress=true`, which strata accepts without doing.
+pub const COMPRESS_WARNING: &str = "log option compress=true: strata keeps rotated log files uncompressed (the \
+     max-size and max-file limits still hold)";
 
 /// Docker's built-in drivers strata does not have.
 const DOCKER_ONLY: &[&str] =
@@ -62,6 +68,15 @@ pub fn with_defaults(
         }
     }
     (driver, opts)
+}
+
+/// Warnings for options strata accepts but does not act on (`compress=true`: the rotated files
+/// stay uncompressed, so a Docker host's daemon.json still works and the limits still hold).
+pub fn warnings(opts: &BTreeMap<String, String>) -> Vec<String> {
+    match opts.get("compress").and_then(|v| gocompat::parse_bool(v)) {
+        Some(true) => vec![COMPRESS_WARNING.to_owned()],
+        _ => Vec::new(),
+    }
 }
 
 /// Whether a container with this `LogConfig` keeps a log that `docker logs` can read (not with
@@ -117,9 +132,6 @@ pub fn driver(driver: &str, opts: &BTreeMap<String, String>) -> Result<LogDriver
         };
         if compress && (max_file < 2 || max_size.is_none()) {
             return Err("compress cannot be true when max-file is less than 2 or max-size is not set".into());
-        }
-        if compress {
-            return Err("strata does not compress rotated log files (compress=true); leave compress unset".into());
         }
     }
     Ok(LogDriver::JsonFile(Rotation { max_size, max_file }))
@@ -184,7 +196,10 @@ mod tests {
             err(&[("compress", "true")]),
             "compress cannot be true when max-file is less than 2 or max-size is not set"
         );
-        assert!(err(&[("compress", "true"), ("max-size", "1m"), ("max-file", "2")]).contains("does not compress"));
+        let compressed = opts(&[("compress", "true"), ("max-size", "1m"), ("max-file", "2")]);
+        assert_eq!(driver("json-file", &compressed), rot(Some(1 << 20), 2), "accepted, with a warning");
+        assert_eq!(warnings(&compressed), vec![COMPRESS_WARNING.to_owned()]);
+        assert!(warnings(&opts(&[("max-size", "1m")])).is_empty());
         assert_eq!(driver("json-file", &opts(&[("compress", "false")])), rot(None, 1));
     }
 }

@@ -360,6 +360,7 @@ impl Containers {
         let (log_driver, log_opts) =
             logconfig::with_defaults(host_config.rest.get("LogConfig"), &self.config.log_driver, &self.config.log_opts);
         logconfig::check(&log_driver, &log_opts).map_err(ContainerError::BadRequest)?;
+        let log_warnings = logconfig::warnings(&log_opts);
         host_config.rest.insert("LogConfig".into(), serde_json::json!({"Type": log_driver, "Config": log_opts}));
         let request_volumes: Vec<String> =
             config.volumes.as_ref().map(|v| v.keys().cloned().collect()).unwrap_or_default();
@@ -440,7 +441,9 @@ impl Containers {
         }
         tracing::info!(id = %id, name = %name, "container created");
         self.emit_for(&id, "create", &[]);
-        Ok(Created { id, warnings: plan.warnings })
+        let mut warnings = plan.warnings;
+        warnings.extend(log_warnings);
+        Ok(Created { id, warnings })
     }
 
     fn generate_name(&self) -> Result<String> {

@@ -165,6 +165,9 @@ impl Engine {
                 log_opts: config.log_opts.clone(),
             },
         ));
+        for warning in strata_container::logconfig::warnings(&config.log_opts) {
+            tracing::warn!("daemon log-opts: {warning}");
+        }
         images.set_usage(Arc::new(ContainerImageUsage(Arc::clone(&containers))));
         // Backups pause the containers writing to the volume they read.
         volumes.set_writer_freeze(Arc::new(strata_container::freeze::VolumeWriters::new(&containers)));

@@ -345,6 +345,20 @@ fn log_options_cap_rotate_and_refuse_like_docker() {
         .fails_with(1, "error looking up logging plugin nosuch: plugin \"nosuch\" not found");
     d.docker(&["run", "--rm", "--log-opt", "max-size=abc", "busybox", "true"])
         .fails_with(125, "failed to initialize logging driver: invalid size: 'abc'");
+    // compress=true is accepted, and the create answer says the rotated files stay uncompressed.
+    let created = d.docker(&[
+        "create",
+        "--log-opt",
+        "compress=true",
+        "--log-opt",
+        "max-size=1m",
+        "--log-opt",
+        "max-file=2",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(created.code, 0, "{created:?}");
+    assert!(created.stderr.contains("WARNING: log option compress=true"), "{created:?}");
     // A driver that would send the logs elsewhere is refused, not silently replaced.
     d.docker(&["create", "--log-driver", "syslog", "busybox", "true"]).fails_with(1, "not available in strata");
 
