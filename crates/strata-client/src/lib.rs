@@ -112,12 +112,7 @@ impl Client {
         content_type: Option<&str>,
         body: Option<Body>,
     ) -> Result<Response<Incoming>, ClientError> {
-        let path = format!("/v{}{}", self.version, path_and_query);
-        let resp = self.send(method, &path, content_type, body).await?;
-        if resp.status().is_client_error() || resp.status().is_server_error() {
-            return Err(error_from(resp).await);
-        }
-        Ok(resp)
+        self.request_with(method, path_and_query, content_type, body, &[]).await
     }
 
     /// [`Client::request`] with extra request headers (a `Content-Length` for a streamed body

@@ -40,15 +40,22 @@ pub enum LogDriver {
     None,
 }
 
-/// `Type` and `Config` of a `LogConfig` JSON value (absent or empty: the default driver).
-pub fn parts(log_config: Option<&Value>) -> (String, BTreeMap<String, String>) {
+/// `Type` (empty when not given) and `Config` of a `LogConfig` JSON value, as sent.
+fn as_sent(log_config: Option<&Value>) -> (&str, BTreeMap<String, String>) {
     let driver = log_config.and_then(|c| c.get("Type")).and_then(Value::as_str).unwrap_or_default();
     let opts = log_config
         .and_then(|c| c.get("Config"))
         .and_then(Value::as_object)
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
         .unwrap_or_default();
-    (if driver.is_empty() { JSON_FILE.to_owned() } else { driver.to_owned() }, opts)
+    (driver, opts)
+}
+
+/// `Type` and `Config` of a stored `LogConfig` (no `Type`: `json-file`, for containers created
+/// before create recorded the driver).
+pub fn parts(log_config: Option<&Value>) -> (String, BTreeMap<String, String>) {
+    let (driver, opts) = as_sent(log_config);
+    (if driver.is_empty() { JSON_FILE } else { driver }.to_owned(), opts)
 }
 
 /// `Type` and `Config` of a container's `LogConfig` with the daemon's defaults applied as Docker
@@ -59,9 +66,8 @@ pub fn with_defaults(
     default_driver: &str,
     default_opts: &BTreeMap<String, String>,
 ) -> (String, BTreeMap<String, String>) {
-    let asked = log_config.and_then(|c| c.get("Type")).and_then(Value::as_str).unwrap_or_default();
-    let (_, mut opts) = parts(log_config);
-    let driver = if asked.is_empty() { default_driver.to_owned() } else { asked.to_owned() };
+    let (asked, mut opts) = as_sent(log_config);
+    let driver = if asked.is_empty() { default_driver } else { asked }.to_owned();
     if driver == default_driver {
         for (k, v) in default_opts {
             opts.entry(k.clone()).or_insert_with(|| v.clone());

@@ -948,10 +948,15 @@ impl Containers {
 
     /// The container's logging driver, its options read (Docker's "failed to initialize logging
     /// driver" when they are bad).
-    pub fn log_driver(&self, c: &Container) -> Result<LogDriver> {
+    fn log_driver(&self, c: &Container) -> Result<LogDriver> {
         let (driver, opts) = logconfig::parts(c.host_config.rest.get("LogConfig"));
         logconfig::driver(&driver, &opts)
             .map_err(|e| ContainerError::BadRequest(format!("failed to initialize logging driver: {e}")))
+    }
+
+    /// The file `docker logs` reads, `None` when the container's driver keeps no log (`none`).
+    pub fn log_file(&self, c: &Container) -> Option<PathBuf> {
+        logconfig::keeps_log(c.host_config.rest.get("LogConfig")).then(|| self.log_path(&c.id))
     }
 
     /// The log follower of a running container (`None` when it does not run).

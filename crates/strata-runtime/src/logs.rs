@@ -265,11 +265,11 @@ impl LogWriter {
         if keep == 0 {
             std::fs::remove_file(path).map_err(write_err)?;
         } else {
-            for n in (1..keep).rev() {
-                match std::fs::rename(rotated(path, n), rotated(path, n + 1)) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(write_err(e)),
-                    _ => {}
-                }
+            // Only the files that exist move (`.1` … are contiguous): a large `max-file` costs
+            // nothing until there are that many files.
+            let existing = (1..keep).take_while(|&n| rotated(path, n).exists()).count();
+            for n in (1..=existing as u32).rev() {
+                std::fs::rename(rotated(path, n), rotated(path, n + 1)).map_err(write_err)?;
             }
             std::fs::rename(path, rotated(path, 1)).map_err(write_err)?;
         }
@@ -440,7 +440,8 @@ pub struct LogReader {
     /// Rotated files still to read after the one open, oldest first, with where to start
     /// (open already, so that a later rotation renaming them does not matter).
     older: std::collections::VecDeque<(File, u64)>,
-    /// Where to start in the current log once the rotated files are read.
+    /// The current log, opened with `older` and read after them (from `current_start`).
+    current: Option<File>,
     current_start: u64,
     /// Whether `file` is the current log (not a rotated one).
     on_current: bool,
@@ -496,6 +497,7 @@ impl LogReader {
             path: path.to_owned(),
             file: None,
             older,
+            current,
             current_start,
             on_current: false,
             rotations_seen,
@@ -505,13 +507,13 @@ impl LogReader {
             line: Vec::new(),
             finished: false,
         };
-        reader.advance(current)?;
+        reader.advance()?;
         Ok(reader)
     }
 
-    /// Opens the next file to read: the oldest rotated file left, else the current log
-    /// (`current`, when already open).
-    fn advance(&mut self, current: Option<File>) -> Result<(), LogError> {
+    /// Moves on to the next file to read: the oldest rotated file left, else the current log
+    /// (when it did not exist yet, [`LogReader::read_line`] opens it once it does).
+    fn advance(&mut self) -> Result<(), LogError> {
         self.line.clear();
         if let Some((mut f, start)) = self.older.pop_front() {
             f.seek(SeekFrom::Start(start)).map_err(|source| LogError::Read { path: self.path.clone(), source })?;
@@ -520,7 +522,7 @@ impl LogReader {
             return Ok(());
         }
         self.on_current = true;
-        self.file = match current {
+        self.file = match self.current.take() {
             Some(mut f) => {
                 f.seek(SeekFrom::Start(self.current_start))
                     .map_err(|source| LogError::Read { path: self.path.clone(), source })?;
@@ -552,8 +554,9 @@ impl LogReader {
                 self.older.push_back((f, 0));
             }
         }
+        self.current = File::open(&self.path).ok();
         self.current_start = 0;
-        self.advance(File::open(&self.path).ok())
+        self.advance()
     }
 
     /// The next entry, or `None` at the end (for a follower: once the writer closed and
@@ -582,7 +585,7 @@ impl LogReader {
                 continue;
             }
             if !self.on_current {
-                self.advance(File::open(&self.path).ok())?;
+                self.advance()?;
                 continue;
             }
             if rotations != self.rotations_seen {
@@ -884,6 +887,18 @@ mod tests {
         assert_eq!(numbers(&read_all(&path, tail, None).await), (23..30).collect::<Vec<_>>(), "tail spans files");
         let tail = LogOptions { tail: Some(100), ..all() };
         assert_eq!(read_all(&path, tail, None).await.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_huge_max_file_moves_only_the_files_that_exist() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c-json.log");
+        // One entry per file: every write rotates; each rotation must not walk a billion names.
+        let w = LogWriter::open_rotating(&path, Rotation { max_size: Some(10), max_file: u32::MAX }).expect("open");
+        write_lines(&w, 0, 20);
+        w.close().expect("close");
+        assert!(rotated(&path, 19).exists() && !rotated(&path, 20).exists());
+        assert_eq!(numbers(&read_all(&path, all(), None).await), (0..20).collect::<Vec<_>>());
     }
 
     #[tokio::test]

@@ -24,7 +24,8 @@
 //!   extractor computes no layer identity and starts writing large files back as they complete,
 //!   and one `syncfs` after the checks makes the data durable before the volume shows it. Making
 //!   ~90k small files is then most of the time, in the kernel's directory and inode code, as for
-//!   `tar x` (see `bench/README.md`: a second thread filling the files gained nothing).
+//!   `tar x` (`bench/README.md`, "after the restore rework": restore runs at the host's own
+//!   `zstd -dc | tar x` speed).
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};

@@ -337,6 +337,8 @@ fn docker_plugin_commands_answer_as_an_engine_without_plugins() {
     // Installing one cannot work (no plugin store, no registry): said plainly, not "not found".
     d.docker(&["plugin", "install", "--grant-all-permissions", "vieux/sshfs"])
         .fails_with(1, "strata does not install managed plugins");
+    let created = d.http_raw("POST", "/plugins/create?name=x", &[("Content-Type", "application/x-tar")], Some(b""));
+    assert_eq!(created.status, 501, "{}", created.text());
     // A volume asking for a driver that is not there fails as on Docker.
     d.docker(&["volume", "create", "-d", "vieux/sshfs", "sshvolume"]).fails_with(
         1,

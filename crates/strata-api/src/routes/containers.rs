@@ -332,9 +332,9 @@ async fn logs(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     }
     let svc = service(ctx);
     let c = svc.get(id)?;
-    if !strata_container::logconfig::keeps_log(c.host_config.rest.get("LogConfig")) {
+    let Some(path) = svc.log_file(&c) else {
         return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "configured logging driver does not support reading"));
-    }
+    };
     let tail = match q.get("tail") {
         None | Some("") | Some("all") => None,
         Some(n) => Some(n.parse::<i64>().map(|n| n.max(0) as usize).unwrap_or(usize::MAX)),
@@ -350,7 +350,6 @@ async fn logs(ctx: &Ctx, id: &str) -> ApiResult<Response<Body>> {
     let follow = q.bool("follow");
     let options = LogOptions { stdout, stderr, follow, tail, since: time("since")?, until: time("until")? };
     let live = if follow { svc.log_follow(&c.id) } else { None };
-    let path = svc.log_path(&c.id);
     let timestamps = q.bool("timestamps");
     let tty = c.config.tty;
     let reader = if path.exists() {
@@ -451,11 +450,7 @@ fn inspect_json(ctx: &Ctx, c: &Container, size: bool) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": if strata_container::logconfig::keeps_log(c.host_config.rest.get("LogConfig")) {
-            svc.log_path(&c.id).display().to_string()
-        } else {
-            String::new()
-        },
+        "LogPath": svc.log_file(c).map(|p| p.display().to_string()).unwrap_or_default(),
         "Name": format!("/{}", c.name),
         "RestartCount": c.restart_count,
         "Driver": svc.storage_driver(),

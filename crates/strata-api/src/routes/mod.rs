@@ -36,7 +36,7 @@ pub async fn route_area(
         "images" => images::route(ctx, method, rest, req).await,
         "volumes" => volumes::route(ctx, method, rest, req).await,
         "networks" => networks::route(ctx, method, rest, req).await,
-        "plugins" => plugins::route(ctx, method, rest, req).await,
+        "plugins" => plugins::route(ctx, method, rest),
         "build" if rest == ["prune"] && method == Method::POST => Some(prune::build_cache(ctx)),
         // Objects strata does not have yet must answer 404 JSON so that `docker inspect`'s type
         // probing moves on to the next kind.

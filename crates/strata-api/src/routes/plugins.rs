@@ -7,7 +7,7 @@
 use http::{Method, Response, StatusCode};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiRequest, Body, json};
+use crate::http::{Body, json};
 use crate::router::Ctx;
 
 /// The filters `GET /plugins` accepts (Docker's).
@@ -28,12 +28,7 @@ fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("plugin \"{name}\" not found"))
 }
 
-pub async fn route(
-    ctx: &Ctx,
-    method: &Method,
-    rest: &[&str],
-    _req: &mut ApiRequest,
-) -> Option<ApiResult<Response<Body>>> {
+pub fn route(ctx: &Ctx, method: &Method, rest: &[&str]) -> Option<ApiResult<Response<Body>>> {
     let remote = || ctx.query.get("remote").unwrap_or_default().to_owned();
     Some(match (method, rest) {
         (&Method::GET, []) => list(ctx),
